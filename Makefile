@@ -1,0 +1,39 @@
+# Two commands for a fresh Debian machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DI := $(BIN)/dualimpact
+
+.PHONY: demo test bench lint setup system db
+
+demo: db ## Set up, load the 45 territories and need areas, print the overview
+	$(DI) load geography
+	$(DI) territories
+
+test: db ## Same set-up, then lint and the whole test suite against real PostGIS
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: db ## Benchmarks: the project's path beside a naive baseline, same run
+	$(BIN)/python -m benchmarks --markdown benchmarks/RESULTS.md
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+setup: system $(VENV)/.installed
+
+system:
+	@./scripts/setup-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+db: setup ## Start (or find) the database and bring its schema up to date
+	$(DI) db start
+	$(DI) db upgrade

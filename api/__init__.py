@@ -1,0 +1,1 @@
+"""The FastAPI application and its routers (the web edge over the domain packages)."""

@@ -1,0 +1,1 @@
+"""Territories and need areas: reading, storing, locating points, and overviews."""

@@ -1,0 +1,378 @@
+"""Place lon/lat points in territories and need areas, in bulk, in memory.
+
+Pure functions over numpy arrays and GeoDataFrames: nothing here opens a connection, so the
+same code runs in the CLI, the API, the loaders and partitioned batch jobs.
+
+* Territory: prepared polygons with a bounding-box prefilter and ``shapely.contains_xy``
+  (about 5× faster than ``geopandas.sjoin`` on 2.7 M postcodes, see ``benchmarks/``).
+  The boundaries are generalised, so a point outside every polygon is snapped to the
+  nearest territory within ``max_snap_m`` metres (EPSG:27700) and flagged ``nearest``; a
+  point on an edge shared by two territories goes to the lowest code, flagged ``boundary``.
+* Need area: the open data gives each small area a representative point, not a polygon, so
+  a point's need area is the nearest need-area point in the same territory (a Voronoi
+  approximation), with the distance reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo.crs import UK_MAX_LAT, UK_MAX_LON, UK_MIN_LAT, UK_MIN_LON, in_uk_extent, to_bng
+
+DEFAULT_MAX_SNAP_M = 2_000.0
+# Closer than this to two territories counts as on their shared edge: far below the ~1 m
+# precision of five-decimal coordinates and the ~1.7 m error of the grid-free projection.
+EDGE_TOLERANCE_M = 0.05
+UNPLACED = -1
+
+IntArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
+
+
+# How a point was placed (``geo.schema.TERRITORY_METHODS``), stored as small codes.
+CONTAINS, BOUNDARY, NEAREST = 0, 1, 2
+METHOD_NAMES = np.array(["contains", "boundary", "nearest", None], dtype=object)
+
+
+@dataclass(frozen=True)
+class TerritoryAssignment:
+    """Per point: territory row (or ``UNPLACED``), method code and distance in metres."""
+
+    index: IntArray
+    method_code: npt.NDArray[np.int8]
+    distance_m: FloatArray
+
+    @property
+    def method(self) -> npt.NDArray[np.object_]:
+        """Method names (``contains``, ``boundary``, ``nearest``; None when unplaced)."""
+        return METHOD_NAMES[self.method_code]
+
+
+class TerritoryIndex:
+    """The territories cut by a regular lon/lat grid, ready for fast point lookups.
+
+    A grid cell wholly inside one territory answers its points by table lookup; a cell cut
+    by a boundary or the coast keeps the territories' pieces clipped to it, so the exact
+    ``contains_xy`` test only runs on small polygons for the few points there. The same
+    pieces, projected to EPSG:27700, answer the nearest-territory fallback. Rows are kept
+    in code order, which is also the tie-break order.
+    """
+
+    def __init__(
+        self,
+        territories: gpd.GeoDataFrame,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        cell_deg: float = 0.1,
+    ) -> None:
+        frame = territories.sort_values("code", ignore_index=True)
+        self.codes: npt.NDArray[np.str_] = frame["code"].to_numpy(dtype=str)
+        self.names: npt.NDArray[np.str_] = frame["name"].to_numpy(dtype=str)
+        self.max_snap_m = max_snap_m
+        self._grid = _Grid(cell_deg)
+        self._cell_row = np.full(self._grid.size, UNPLACED, dtype=np.int32)
+
+        boxes = self._grid.boxes()
+        cells = shapely.STRtree(boxes)
+        piece_cell, piece_row, pieces = [], [], []
+        for row, polygon in enumerate(frame.geometry.to_numpy()):
+            inside = cells.query(polygon, predicate="contains")
+            self._cell_row[inside] = row
+            for cell in np.setdiff1d(cells.query(polygon, predicate="intersects"), inside):
+                clipped = shapely.clip_by_rect(polygon, *shapely.bounds(boxes[cell]))
+                if shapely.area(clipped) > 0:
+                    piece_cell.append(cell)
+                    piece_row.append(row)
+                    pieces.append(clipped)
+            piece_cell += inside.tolist()
+            piece_row += [row] * len(inside)
+            pieces += boxes[inside].tolist()
+
+        order = np.argsort(np.asarray(piece_cell), kind="stable")
+        self._piece_cell = np.asarray(piece_cell, dtype=np.int64)[order]
+        self._piece_row = np.asarray(piece_row, dtype=np.int32)[order]
+        self._pieces = np.asarray(pieces, dtype=object)[order]
+        shapely.prepare(self._pieces)
+        x, y = to_bng(*shapely.get_coordinates(self._pieces).T)
+        self._bng_tree = shapely.STRtree(
+            shapely.set_coordinates(self._pieces.copy(), np.column_stack([x, y]))
+        )
+
+    def assign(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> TerritoryAssignment:
+        """Assign lon/lat degrees (EPSG:4326) to territories; NaNs stay unplaced."""
+        lon_a = np.asarray(lon, dtype=float)
+        lat_a = np.asarray(lat, dtype=float)
+        index = np.full(lon_a.shape, UNPLACED, dtype=np.int32)
+        method = np.full(lon_a.shape, UNPLACED, dtype=np.int8)
+        distance = np.full(lon_a.shape, np.nan)
+
+        in_grid = np.flatnonzero(in_uk_extent(lon_a, lat_a))
+        cell = self._grid.cell_of(lon_a[in_grid], lat_a[in_grid])
+        index[in_grid] = self._cell_row[cell]
+        mixed = index[in_grid] == UNPLACED
+        self._assign_in_mixed_cells(in_grid[mixed], cell[mixed], lon_a, lat_a, index)
+        placed = index != UNPLACED
+        method[placed] = CONTAINS
+        distance[placed] = 0.0
+
+        stray = in_grid[index[in_grid] == UNPLACED]
+        if stray.size:
+            row, metres, shared = self._nearest(lon_a[stray], lat_a[stray], self.max_snap_m)
+            snapped = row != UNPLACED
+            index[stray[snapped]] = row[snapped]
+            distance[stray[snapped]] = metres[snapped]
+            method[stray[snapped]] = np.where(shared[snapped], BOUNDARY, NEAREST)
+        return TerritoryAssignment(index, method, distance)
+
+    def nearest(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[IntArray, FloatArray]:
+        """Nearest territory at any distance (for messages about points at sea)."""
+        row, metres, _ = self._nearest(np.asarray(lon, float), np.asarray(lat, float), None)
+        return row, metres
+
+    def _assign_in_mixed_cells(
+        self,
+        points: IntArray,
+        cell: npt.NDArray[np.int64],
+        lon: FloatArray,
+        lat: FloatArray,
+        index: IntArray,
+    ) -> None:
+        """Exact tests against the clipped pieces of each boundary cell, cell by cell."""
+        if cell.size == 0:
+            return
+        order = np.argsort(cell, kind="stable")
+        points, cell = points[order], cell[order]
+        starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+        ends = np.r_[starts[1:], cell.size]
+        first = np.searchsorted(self._piece_cell, cell[starts], side="left")
+        last = np.searchsorted(self._piece_cell, cell[starts], side="right")
+        for start, end, lo, hi in zip(starts, ends, first, last, strict=True):
+            group = points[start:end]
+            for piece in range(lo, hi):
+                hit = group[shapely.contains_xy(self._pieces[piece], lon[group], lat[group])]
+                index[hit[index[hit] == UNPLACED]] = self._piece_row[piece]
+
+    def _nearest(
+        self, lon: FloatArray, lat: FloatArray, max_distance: float | None
+    ) -> tuple[IntArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Nearest territory row, its distance in metres, and whether the point is on an
+        edge shared by two territories (both within ``EDGE_TOLERANCE_M``).
+
+        Ties go to the lowest code.
+        """
+        x, y = to_bng(lon, lat)
+        points = shapely.points(x, y)
+        (point, piece), metres = self._bng_tree.query_nearest(
+            points, max_distance=max_distance, return_distance=True, all_matches=True
+        )
+        best_row = np.full(lon.shape, UNPLACED, dtype=np.int32)
+        best_distance = np.full(lon.shape, np.nan)
+        row = self._piece_row[piece]
+        order = np.lexsort((row, metres, point))  # by point, then distance, then code
+        first = (
+            order[np.flatnonzero(np.r_[True, np.diff(point[order]) != 0])] if order.size else order
+        )
+        best_row[point[first]] = row[first]
+        best_distance[point[first]] = metres[first]
+
+        shared_edge = np.zeros(lon.shape, dtype=bool)
+        close = np.flatnonzero(best_distance <= EDGE_TOLERANCE_M)
+        if close.size:
+            near_point, near_piece = self._bng_tree.query(
+                points[close], predicate="dwithin", distance=EDGE_TOLERANCE_M
+            )
+            pairs = np.unique(np.column_stack([near_point, self._piece_row[near_piece]]), axis=0)
+            territories_near = np.bincount(pairs[:, 0], minlength=close.size)
+            shared_edge[close] = territories_near > 1
+        return best_row, best_distance, shared_edge
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A regular lon/lat grid over the UK extent.
+
+    The origin is offset by half a millionth of a degree so that no coordinate given to
+    five decimal places (the precision of the postcode data) lies on a cell edge.
+    """
+
+    cell_deg: float
+    lon0: float = UK_MIN_LON - 5e-7
+    lat0: float = UK_MIN_LAT - 5e-7
+
+    @property
+    def nx(self) -> int:
+        return int(np.ceil((UK_MAX_LON - self.lon0) / self.cell_deg)) + 1
+
+    @property
+    def ny(self) -> int:
+        return int(np.ceil((UK_MAX_LAT - self.lat0) / self.cell_deg)) + 1
+
+    @property
+    def size(self) -> int:
+        return self.nx * self.ny
+
+    def boxes(self) -> npt.NDArray[np.object_]:
+        iy, ix = np.divmod(np.arange(self.size), self.nx)
+        x0 = self.lon0 + ix * self.cell_deg
+        y0 = self.lat0 + iy * self.cell_deg
+        return shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
+
+    def cell_of(self, lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.int64]:
+        """Cell numbers of points inside the UK extent (truncation is floor there)."""
+        scale = 1.0 / self.cell_deg
+        ix = ((lon - self.lon0) * scale).astype(np.int64)
+        iy = ((lat - self.lat0) * scale).astype(np.int64)
+        return iy * self.nx + ix
+
+
+class NeedAreaIndex:
+    """Need-area points per territory, for nearest-point lookups in EPSG:27700 metres."""
+
+    def __init__(self, need_areas: gpd.GeoDataFrame, territory_codes: npt.ArrayLike) -> None:
+        """``need_areas`` needs ``code``, ``name``, ``uk_imd_decile`` and ``territory_code``
+        columns and point geometry."""
+        self.codes: npt.NDArray[np.str_] = need_areas["code"].to_numpy(dtype=str)
+        self.names: npt.NDArray[np.str_] = need_areas["name"].to_numpy(dtype=str)
+        self.uk_deciles = need_areas["uk_imd_decile"].to_numpy(dtype=float)
+        x, y = to_bng(need_areas.geometry.x.to_numpy(), need_areas.geometry.y.to_numpy())
+        territory_row = pd.Index(np.asarray(territory_codes)).get_indexer(
+            need_areas["territory_code"]
+        )
+        self._trees: dict[int, tuple[cKDTree, IntArray]] = {}
+        for row in np.unique(territory_row[territory_row >= 0]):
+            members = np.flatnonzero(territory_row == row).astype(np.int32)
+            self._trees[int(row)] = (cKDTree(np.column_stack([x[members], y[members]])), members)
+
+    def nearest(
+        self, territory_row: IntArray, x: FloatArray, y: FloatArray
+    ) -> tuple[IntArray, FloatArray]:
+        """Row of the nearest need area within each point's territory, and its distance (m)."""
+        found = np.full(territory_row.shape, UNPLACED, dtype=np.int32)
+        distance = np.full(territory_row.shape, np.nan)
+        for row in np.unique(territory_row[territory_row != UNPLACED]):
+            tree_members = self._trees.get(int(row))
+            if tree_members is None:
+                continue
+            tree, members = tree_members
+            points = np.flatnonzero(territory_row == row)
+            metres, nearest = tree.query(np.column_stack([x[points], y[points]]))
+            found[points] = members[nearest]
+            distance[points] = metres
+        return found, distance
+
+
+@dataclass(frozen=True)
+class Locator:
+    """Territory and need-area lookups together, as the CLI and API use them."""
+
+    territories: TerritoryIndex
+    need_areas: NeedAreaIndex
+
+    @classmethod
+    def from_frames(cls, territories: gpd.GeoDataFrame, need_areas: gpd.GeoDataFrame) -> Locator:
+        index = TerritoryIndex(territories)
+        return cls(index, NeedAreaIndex(need_areas, index.codes))
+
+    def locate(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> pd.DataFrame:
+        """One row per input point, in order.
+
+        Columns: ``territory_code``, ``territory_name``, ``territory_method``,
+        ``territory_distance_m``, ``need_area_code``, ``need_area_name``,
+        ``need_area_uk_decile`` (1 = most deprived), ``need_area_distance_m`` and ``error``
+        (empty when the point was placed).
+        """
+        lat_a, lon_a, error = parse_coordinates(lat, lon)
+        ok = error == ""
+        lat_a = np.where(ok, lat_a, np.nan)
+        lon_a = np.where(ok, lon_a, np.nan)
+
+        assignment = self.territories.assign(lon_a, lat_a)
+        placed = assignment.index != UNPLACED
+        at_sea = ok & ~placed
+        if at_sea.any():
+            error[at_sea] = self._at_sea_messages(lat_a[at_sea], lon_a[at_sea])
+
+        x, y = to_bng(lon_a, lat_a)
+        need_row, need_distance = self.need_areas.nearest(assignment.index, x, y)
+        has_need = need_row != UNPLACED
+        return pd.DataFrame(
+            {
+                "territory_code": _take(self.territories.codes, assignment.index),
+                "territory_name": _take(self.territories.names, assignment.index),
+                "territory_method": assignment.method,
+                "territory_distance_m": np.round(assignment.distance_m, 1),
+                "need_area_code": _take(self.need_areas.codes, need_row),
+                "need_area_name": _take(self.need_areas.names, need_row),
+                "need_area_uk_decile": pd.Series(
+                    _take(self.need_areas.uk_deciles, need_row), dtype="Int64"
+                ),
+                "need_area_distance_m": np.where(has_need, np.round(need_distance, 1), np.nan),
+                "error": error,
+            }
+        )
+
+    def _at_sea_messages(self, lat: FloatArray, lon: FloatArray) -> list[str]:
+        row, metres = self.territories.nearest(lon, lat)
+        return [
+            f"point (lat {la:g}, lon {lo:g}) is not in any of the 45 UK territories "
+            f"(at sea, or in the Isle of Man); the nearest is "
+            f"{self.territories.names[r]}, {m / 1000:.1f} km away"
+            for la, lo, r, m in zip(lat, lon, row, metres, strict=True)
+        ]
+
+
+def parse_coordinates(
+    lat: npt.ArrayLike, lon: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.object_]]:
+    """Turn raw lat/lon values (numbers or text) into floats and a per-row error message.
+
+    The message is empty where the point is a usable UK coordinate. Checks, in order: both
+    present and numeric, within the globe's ranges, inside the UK's extent (with a hint when
+    lat and lon look swapped).
+    """
+    lat_raw = pd.Series(np.asarray(lat, dtype=object))
+    lon_raw = pd.Series(np.asarray(lon, dtype=object))
+    lat_a = pd.to_numeric(lat_raw, errors="coerce").to_numpy(dtype=float)
+    lon_a = pd.to_numeric(lon_raw, errors="coerce").to_numpy(dtype=float)
+    error = np.full(lat_a.shape, "", dtype=object)
+
+    def flag(mask: npt.NDArray[np.bool_], make: object) -> None:
+        todo = np.flatnonzero(mask & (error == ""))
+        for i in todo:
+            error[i] = make(i)  # type: ignore[operator]
+
+    for name, raw, value in (("lat", lat_raw, lat_a), ("lon", lon_raw, lon_a)):
+        flag(~np.isfinite(value), lambda i, n=name, r=raw: _not_a_number(n, r.iloc[i]))
+    flag(np.abs(lat_a) > 90, lambda i: f"lat {lat_a[i]:g} is out of range (-90 to 90)")
+    flag(np.abs(lon_a) > 180, lambda i: f"lon {lon_a[i]:g} is out of range (-180 to 180)")
+    outside = ~in_uk_extent(lon_a, lat_a)
+    swapped = in_uk_extent(lat_a, lon_a)
+    flag(
+        outside,
+        lambda i: (
+            f"point (lat {lat_a[i]:g}, lon {lon_a[i]:g}) is outside the UK "
+            f"(lat {UK_MIN_LAT}..{UK_MAX_LAT}, lon {UK_MIN_LON}..{UK_MAX_LON})"
+            + ("; are lat and lon swapped?" if swapped[i] else "")
+        ),
+    )
+    return lat_a, lon_a, error
+
+
+def _not_a_number(name: str, raw: object) -> str:
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
+        return f"{name} is missing"
+    return f"{name} {str(raw)!r} is not a number"
+
+
+def _take(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[np.object_]:
+    out = np.full(index.shape, None, dtype=object)
+    placed = index != UNPLACED
+    out[placed] = values[index[placed]]
+    return out

@@ -1,0 +1,114 @@
+"""Read the current territories and need areas back from PostGIS.
+
+The SQL of the boundaries domain lives here; callers get GeoDataFrames (EPSG:4326) or
+DataFrames, never rows.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from boundaries.locate import Locator
+from geo.errors import NotLoadedError
+
+_NOT_LOADED = "No {what} loaded yet: run `dualimpact load geography` (or `make demo`) first."
+
+
+def territories(conn: Connection) -> gpd.GeoDataFrame:
+    """The current territories: code, name, nation, force_name, area_km2, geometry."""
+    frame = gpd.read_postgis(
+        text(
+            """
+            SELECT t.code, t.name, t.nation, t.force_name, t.area_km2, t.geom
+            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            ORDER BY t.code
+            """
+        ),
+        conn,
+        geom_col="geom",
+    )
+    if frame.empty:
+        raise NotLoadedError(_NOT_LOADED.format(what="territories"))
+    return frame.rename_geometry("geometry")
+
+
+def need_areas(conn: Connection) -> gpd.GeoDataFrame:
+    """The current need areas with deprivation and the territory each was assigned to."""
+    frame = gpd.read_postgis(
+        text(
+            """
+            SELECT n.code, n.name, n.nation, n.population, n.uk_imd_score, n.uk_imd_rank,
+                   n.uk_imd_decile, n.national_imd_score, n.national_imd_decile,
+                   t.code AS territory_code, n.territory_method, n.geom
+            FROM need_area n
+            JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
+            JOIN territory t ON t.id = n.territory_id
+            ORDER BY n.code
+            """
+        ),
+        conn,
+        geom_col="geom",
+    )
+    if frame.empty:
+        raise NotLoadedError(_NOT_LOADED.format(what="need areas"))
+    return frame.rename_geometry("geometry")
+
+
+def locator(conn: Connection) -> Locator:
+    """A point locator over the current territories and need areas."""
+    return Locator.from_frames(territories(conn), need_areas(conn))
+
+
+def boundary_sets(conn: Connection) -> pd.DataFrame:
+    """Every loaded generation with its source, vintage and whether it is current."""
+    return pd.read_sql(
+        text(
+            """
+            SELECT kind, vintage, name, source, licence, feature_count, is_current, loaded_at
+            FROM boundary_set ORDER BY kind, loaded_at
+            """
+        ),
+        conn,
+    )
+
+
+def territories_overview(conn: Connection) -> pd.DataFrame:
+    """One row per territory, as a procurement lead reads it.
+
+    ``deprived_share`` is the share of the territory's population living in need areas of
+    the UK's most-deprived 20 % (UK composite index, population-weighted deciles 1-2): use
+    it to compare territories across nations. ``national_deprived_share`` is the same on
+    the nation's own index (IMD, WIMD, SIMD, NIMDM deciles 1-2), shown beside it because the
+    UK index rates Northern Ireland far more deprived than its own index does.
+    """
+    frame = pd.read_sql(
+        text(
+            """
+            WITH need AS (
+                SELECT n.territory_id, n.population, n.uk_imd_decile, n.national_imd_decile
+                FROM need_area n
+                JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
+            )
+            SELECT t.code, t.name, t.nation, t.area_km2,
+                   coalesce(sum(need.population), 0)::bigint AS population,
+                   count(need.*) AS need_areas,
+                   sum(need.population) FILTER (WHERE need.uk_imd_decile <= 2)::float8
+                       / nullif(sum(need.population), 0) AS deprived_share,
+                   sum(need.population) FILTER (WHERE need.national_imd_decile <= 2)::float8
+                       / nullif(sum(need.population), 0) AS national_deprived_share
+            FROM territory t
+            JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            LEFT JOIN need ON need.territory_id = t.id
+            GROUP BY t.id
+            ORDER BY t.name
+            """
+        ),
+        conn,
+    )
+    if frame.empty:
+        raise NotLoadedError(_NOT_LOADED.format(what="territories"))
+    shares = ["deprived_share", "national_deprived_share"]
+    frame[shares] = frame[shares].fillna(0.0)
+    return frame

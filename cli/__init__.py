@@ -1,0 +1,1 @@
+"""The ``dualimpact`` command line (an edge over the domain packages, like ``api``)."""

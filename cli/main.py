@@ -1,0 +1,65 @@
+"""The ``dualimpact`` command: one entry point over the platform's domains."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+from sqlalchemy.exc import ProgrammingError
+from typer.core import TyperGroup
+
+from cli import boundaries, db
+from cli.common import console, err_console
+from geo import attribution
+from geo.errors import DualImpactError
+
+USER_ERROR = 2
+
+
+class _Commands(TyperGroup):
+    """Turns the platform's own errors into a message and exit status 2, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DualImpactError as exc:
+            _fail(str(exc))
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42P01":  # undefined table
+                raise
+            _fail("the database has no schema yet: run `dualimpact db upgrade`.")
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"[bold red]Error:[/bold red] {message}", highlight=False)
+    raise typer.Exit(USER_ERROR)
+
+
+app = typer.Typer(
+    cls=_Commands,
+    help=(
+        "Dual Impact: UK public-contract social value made geographic, strategic and "
+        "measurable. Territories and need areas live in PostGIS; start with "
+        "`dualimpact db start`, `dualimpact db upgrade`, `dualimpact load geography`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+load_app = typer.Typer(help="Load the shared public data into the database.", no_args_is_help=True)
+
+app.add_typer(db.app, name="db")
+app.add_typer(load_app, name="load")
+load_app.command("geography")(boundaries.load_geography_command)
+app.command()(boundaries.locate)
+app.command("territories")(boundaries.territories_command)
+
+
+@app.command()
+def about() -> None:
+    """Where the data comes from and the attribution its licences require."""
+    console.print("[bold]Data sources and attribution[/bold]\n")
+    console.print(attribution.GEOGRAPHY)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Shared geospatial foundations: settings, database, schema, CRS helpers."""

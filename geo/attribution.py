@@ -1,0 +1,29 @@
+"""Licence attributions that must travel with the data (maps, exports, the About page).
+
+Texts are as required by ``shared/data/geography/PROVENANCE.md`` and
+``shared/data/DATA-SOURCES.md``.
+"""
+
+from __future__ import annotations
+
+GEOGRAPHY = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
+    "Contains OS data © Crown copyright and database right 2025. "
+    "Contains Royal Mail data © Royal Mail copyright and database right 2025. "
+    "Contains National Statistics data © Crown copyright and database right 2025. "
+    "Contains LPS Intellectual Property © Crown copyright and database right 2025 "
+    "(Northern Ireland postcode locations). "
+    "Contains Scottish Government data © Crown copyright and database right 2014 "
+    "(Data Zone Centroids 2011) and NISRA data © Crown copyright (Super Output Area boundaries), "
+    "both under the Open Government Licence v3.0. "
+    "UK composite deprivation index © mySociety, CC BY 4.0, derived from IMD 2019 (MHCLG), "
+    "WIMD 2019 (Welsh Government), SIMD 2020v2 (Scottish Government) and NIMDM 2017 (NISRA), "
+    "all under the Open Government Licence v3.0. Area points compiled by David Kane, "
+    "drkane/geo-lookups."
+)
+
+# One line for map corners and table captions.
+SHORT = (
+    "Contains public sector information licensed under the Open Government Licence v3.0; "
+    "OS data © Crown copyright and database right 2025; deprivation index © mySociety (CC BY 4.0)."
+)

@@ -1,0 +1,36 @@
+"""Domain errors. Each says what went wrong and, where it can, what to do next.
+
+Edges map them once: the CLI prints the message, the API maps the class to an HTTP status.
+Domain code never imports FastAPI or typer.
+"""
+
+from __future__ import annotations
+
+
+class DualImpactError(Exception):
+    """Base class of every error the platform reports to a person."""
+
+
+class NotFoundError(DualImpactError):
+    """A named thing (territory, postcode, record) does not exist."""
+
+
+class InvalidInputError(DualImpactError):
+    """Input that cannot be used as given (bad numbers, a point outside the UK...)."""
+
+
+class DataFileError(DualImpactError):
+    """A data file is missing or malformed; nothing was written."""
+
+    def __init__(self, path: object, problems: list[str] | str) -> None:
+        self.path = path
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        shown = self.problems[:10]
+        more = len(self.problems) - len(shown)
+        lines = "\n".join(f"  - {p}" for p in shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        super().__init__(f"{path}:\n{lines}{tail}\nNothing was written.")
+
+
+class NotLoadedError(DualImpactError):
+    """Data the command needs has not been loaded yet."""

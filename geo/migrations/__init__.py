@@ -1,0 +1,1 @@
+"""Alembic migrations for the platform's schema (run with ``dualimpact db upgrade``)."""

@@ -1,0 +1,1 @@
+"""Coverage analytics and folium maps (the mapping edge over the domain packages)."""

@@ -1,0 +1,1 @@
+"""Matching engine: scoring, recommendations, allocation and impact (see issue 4)."""

@@ -1,0 +1,101 @@
+"""Test fixtures: a real PostgreSQL + PostGIS database per test session.
+
+The database comes from the same settings as the platform (``DATABASE_URL`` or the
+project's local cluster started by ``make test``). A test database is created and dropped
+by pytest-postgresql's janitor; the schema is built by the real migrations and the real
+geography is loaded once. If the server is unreachable the session errors: database tests
+never skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL, make_url
+
+from boundaries.sources import need_areas_2019, territories_2023
+from boundaries.store import LoadReport, load_geography
+from geo import migrate
+from geo.db import make_engine
+from geo.settings import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def data_dir(settings: Settings) -> Path:
+    return settings.require_data_dir()
+
+
+def _janitor(server: URL, name: str) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=server.username or "postgres",
+        host=server.host or "127.0.0.1",
+        port=server.port or 5432,
+        dbname=name,
+        password=server.password,
+    )
+
+
+@pytest.fixture(scope="session")
+def server_url(settings: Settings) -> URL:
+    return make_url(settings.sqlalchemy_url)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: URL) -> Iterator[str]:
+    """A migrated test database, dropped at the end of the session."""
+    name = f"dualimpact_test_{os.getpid()}"
+    with _janitor(server_url, name):
+        url = server_url.set(database=name).render_as_string(hide_password=False)
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(server_url: URL, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with no schema at all, for migration tests and isolated loads."""
+    name = f"dualimpact_empty_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    with _janitor(server_url, name):
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def geography(engine: Engine, data_dir: Path) -> LoadReport:
+    """The real 45 territories and 42,619 need areas, loaded once per session."""
+    return load_geography(engine, territories_2023(data_dir), need_areas_2019(data_dir))
+
+
+@pytest.fixture
+def conn(engine: Engine, geography: LoadReport) -> Iterator[Connection]:
+    """A connection whose writes are rolled back when the test ends."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, geography: LoadReport
+) -> Iterator[None]:
+    """Point the CLI's settings at the test database."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

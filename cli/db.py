@@ -25,7 +25,7 @@ def start() -> None:
     """
     settings = get_settings()
     if settings.database_url is None:
-        cluster = resolve_cluster(settings.local_db_dir, settings.local_db_port)
+        cluster = resolve_cluster(settings.local_db_dir, settings.local_port)
         started = cluster.start()
         state = "started" if started else "already running"
         console.print(f"Local cluster {state}: {cluster.data_dir} (port {cluster.port})")
@@ -43,7 +43,7 @@ def stop() -> None:
     if settings.database_url is not None:
         console.print("DATABASE_URL is set: that server is not ours to stop.")
         return
-    cluster = resolve_cluster(settings.local_db_dir, settings.local_db_port)
+    cluster = resolve_cluster(settings.local_db_dir, settings.local_port)
     console.print("Stopped." if cluster.stop() else "The local cluster was not running.")
 
 

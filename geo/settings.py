@@ -6,6 +6,7 @@ and the API factory can pass their own.
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from geo.errors import DualImpactError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_DB_NAME = "dualimpact"
+LOCAL_PORT_BASE = 54320
 
 
 def _default_data_dir() -> Path | None:
@@ -41,11 +43,18 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(default_factory=_default_data_dir)
     local_db_dir: Path = PROJECT_ROOT / ".dualimpact" / "pgdata"
-    local_db_port: int = 54320
+    # Derived from the data folder unless set, so two clones on one machine do not collide.
+    local_db_port: int | None = None
+
+    @property
+    def local_port(self) -> int:
+        if self.local_db_port is not None:
+            return self.local_db_port
+        return LOCAL_PORT_BASE + zlib.crc32(str(self.local_db_dir.resolve()).encode()) % 500
 
     @property
     def local_database_url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.local_db_port}/{LOCAL_DB_NAME}"
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.local_port}/{LOCAL_DB_NAME}"
 
     @property
     def sqlalchemy_url(self) -> str:

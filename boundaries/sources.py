@@ -53,3 +53,36 @@ def need_areas_2019(data_dir: Path) -> BoundaryGeneration:
         licence="CC BY 4.0 (mySociety); underlying indices and points Open Government Licence v3.0",
         path=data_dir / "geography" / "need_areas.csv",
     )
+
+
+@dataclass(frozen=True)
+class PostcodeGeneration:
+    """The unit postcode table and its sector and district centroids (one release)."""
+
+    name: str
+    vintage: str
+    source: str
+    licence: str
+    units: Path
+    sectors: Path
+    districts: Path
+
+    @property
+    def kind(self) -> str:
+        return "postcode"
+
+
+def postcodes_2025(data_dir: Path) -> PostcodeGeneration:
+    geography = data_dir / "geography"
+    return PostcodeGeneration(
+        name="UK unit postcodes with sector and district centroids",
+        vintage="ONS NSPL (2021 Census) May 2025; live and terminated postcodes",
+        source=(
+            "ONS National Statistics Postcode Lookup via odileeds/Postcodes2LatLon 9322263; "
+            "sector and district centroids are means of the unit postcodes"
+        ),
+        licence="Open Government Licence v3.0 (ONS, OS, Royal Mail, LPS)",
+        units=geography / "postcodes.parquet",
+        sectors=geography / "postcode_sectors.csv",
+        districts=geography / "postcode_districts.csv",
+    )

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from boundaries import generations
 from boundaries.locate import UNPLACED, TerritoryIndex
 from boundaries.read import file_sha256, read_need_areas, read_territories
 from boundaries.sources import BoundaryGeneration
+from geo.bulk import copy_rows
 from geo.errors import DataFileError
 
 Step = Callable[[str], None]
@@ -69,67 +70,27 @@ def load_geography(
     need_frame["territory_method"] = assignment.method
 
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dualimpact.load_geography'))"))
+        generations.lock(conn, "load_geography")
         if (
             not force
-            and _current_sha(conn, territories) == territory_sha
-            and (_current_sha(conn, need_areas) == need_sha)
+            and generations.is_current(conn, territories, territory_sha)
+            and generations.is_current(conn, need_areas, need_sha)
         ):
             return _report(conn, unchanged=True, snapped=0)
 
         step("Writing territories")
-        territory_set = _upsert_generation(conn, territories, territory_sha, len(territory_frame))
+        territory_set = generations.upsert(conn, territories, territory_sha, len(territory_frame))
         _write_territories(conn, territory_set, territory_frame)
         step("Subdividing territories for indexed lookups")
         _write_pieces(conn, territory_set)
         step("Writing need areas")
-        need_set = _upsert_generation(conn, need_areas, need_sha, len(need_frame))
+        need_set = generations.upsert(conn, need_areas, need_sha, len(need_frame))
         _write_need_areas(conn, need_set, territory_set, need_frame)
         _delete_stale_territories(conn, territory_set)
-        _make_current(conn, territories.kind, territory_set)
-        _make_current(conn, need_areas.kind, need_set)
+        generations.make_current(conn, territories.kind, territory_set)
+        generations.make_current(conn, need_areas.kind, need_set)
         snapped = int((need_frame["territory_method"] != "contains").sum())
         return _report(conn, unchanged=False, snapped=snapped)
-
-
-def _current_sha(conn: Connection, generation: BoundaryGeneration) -> str | None:
-    """The stored hash of ``generation`` when it is the current one of its kind."""
-    return conn.execute(
-        text(
-            "SELECT content_sha256 FROM boundary_set"
-            " WHERE kind = :kind AND vintage = :vintage AND is_current"
-        ),
-        {"kind": generation.kind, "vintage": generation.vintage},
-    ).scalar()
-
-
-def _upsert_generation(
-    conn: Connection, generation: BoundaryGeneration, sha: str, count: int
-) -> int:
-    set_id: int = conn.execute(
-        text(
-            """
-            INSERT INTO boundary_set
-                (kind, name, vintage, source, licence, content_sha256, feature_count, is_current)
-            VALUES (:kind, :name, :vintage, :source, :licence, :sha, :count, false)
-            ON CONFLICT (kind, vintage) DO UPDATE SET
-                name = EXCLUDED.name, source = EXCLUDED.source, licence = EXCLUDED.licence,
-                content_sha256 = EXCLUDED.content_sha256,
-                feature_count = EXCLUDED.feature_count, loaded_at = now()
-            RETURNING id
-            """
-        ),
-        {
-            "kind": generation.kind,
-            "name": generation.name,
-            "vintage": generation.vintage,
-            "source": generation.source,
-            "licence": generation.licence,
-            "sha": sha,
-            "count": count,
-        },
-    ).scalar_one()
-    return set_id
 
 
 def _write_territories(conn: Connection, set_id: int, frame: gpd.GeoDataFrame) -> None:
@@ -151,7 +112,7 @@ def _write_territories(conn: Connection, set_id: int, frame: gpd.GeoDataFrame) -
         shapely.to_wkb(frame.geometry.to_numpy()),
         strict=True,
     )
-    _copy(conn, "territory_in", rows)
+    copy_rows(conn, "territory_in", rows)
     conn.execute(
         text(
             """
@@ -224,7 +185,7 @@ def _write_need_areas(
     values["lat"] = frame.geometry.y
     values["territory_code"] = frame["territory_code"]
     values["territory_method"] = frame["territory_method"]
-    _copy(conn, "need_area_in", values.itertuples(index=False, name=None))
+    copy_rows(conn, "need_area_in", values.itertuples(index=False, name=None))
     conn.execute(
         text(
             """
@@ -273,24 +234,6 @@ def _delete_stale_territories(conn: Connection, set_id: int) -> None:
         ),
         {"set_id": set_id},
     )
-
-
-def _make_current(conn: Connection, kind: str, set_id: int) -> None:
-    # Two statements: the one-current-per-kind unique index is checked row by row.
-    params = {"kind": kind, "set_id": set_id}
-    conn.execute(
-        text("UPDATE boundary_set SET is_current = false WHERE kind = :kind AND id <> :set_id"),
-        params,
-    )
-    conn.execute(text("UPDATE boundary_set SET is_current = true WHERE id = :set_id"), params)
-
-
-def _copy(conn: Connection, table: str, rows: Any) -> None:
-    """Bulk-load rows with COPY (3-5× faster than executemany) on this transaction."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(f"COPY {table} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _report(conn: Connection, *, unchanged: bool, snapped: int) -> LoadReport:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from boundaries import repository
@@ -21,10 +20,12 @@ from cli.common import (
     json_text,
     open_engine,
     print_json,
+    steps,
 )
 from geo import attribution
 from geo.errors import DataFileError, InvalidInputError
 from geo.settings import get_settings
+from registry import queries
 
 LOCATE_COLUMNS = [
     "territory_code",
@@ -61,16 +62,10 @@ def load_geography_command(
     territory_generation = _generation(territories_2023, territories, territory_vintage)
     need_generation = _generation(need_areas_2019, need_areas, need_area_vintage)
 
-    with open_engine() as engine, _progress() as progress:
-        task = progress.add_task("Loading geography", total=LOAD_STEPS)
-
-        def step(label: str) -> None:
-            progress.update(task, description=label, advance=1)
-
+    with open_engine() as engine, steps("Loading geography", LOAD_STEPS) as step:
         report = load_geography(
             engine, territory_generation, need_generation, force=force, step=step
         )
-        progress.update(task, description="Done", completed=LOAD_STEPS)
     if report.unchanged:
         console.print("Geography already loaded from these files: nothing changed.")
     console.print(
@@ -147,10 +142,12 @@ def territories_command(
 
     "UK most-deprived 20%" uses the UK composite deprivation index (UK-wide population
     deciles 1-2), so territories in different nations can be compared; the nation's own
-    index is shown beside it.
+    index is shown beside it. Activities and supplier sites are those imported so far.
     """
     with open_engine() as engine, engine.connect() as conn:
-        overview = repository.territories_overview(conn)
+        overview = repository.territories_overview(conn).merge(
+            queries.counts_by_territory(conn), on="code", how="left"
+        )
     if as_json:
         print_json(frame_records(overview))
         return
@@ -170,6 +167,8 @@ def territories_command(
         ("Need areas", "right"),
         ("UK most-deprived 20%", "right"),
         ("Nation's most-deprived 20%", "right"),
+        ("Activities", "right"),
+        ("Supplier sites", "right"),
     ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in overview.itertuples():
@@ -182,6 +181,8 @@ def territories_command(
             f"{row.need_areas:,}",
             f"{row.deprived_share:.1%}",
             f"{row.national_deprived_share:.1%}",
+            f"{row.activities:,}",
+            f"{row.supplier_sites:,}",
         )
     console.print(table)
 
@@ -240,13 +241,3 @@ def _emit(text: str, output: Path | None) -> None:
         print(text, end="" if text.endswith("\n") else "\n")
     else:
         output.write_text(text, encoding="utf-8")
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-    )

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy.exc import ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db
+from cli import boundaries, db, registry
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -49,8 +49,15 @@ load_app = typer.Typer(help="Load the shared public data into the database.", no
 
 app.add_typer(db.app, name="db")
 app.add_typer(load_app, name="load")
+app.add_typer(registry.import_app, name="import")
+app.add_typer(registry.export_app, name="export")
+app.add_typer(registry.activities_app, name="activities")
 load_app.command("geography")(boundaries.load_geography_command)
+load_app.command("postcodes")(registry.load_postcodes_command)
+load_app.command("activities")(registry.load_activities_command)
+load_app.command("suppliers")(registry.load_suppliers_command)
 app.command()(boundaries.locate)
+app.command("geocode")(registry.geocode_command)
 app.command("territories")(boundaries.territories_command)
 
 
@@ -58,7 +65,8 @@ app.command("territories")(boundaries.territories_command)
 def about() -> None:
     """Where the data comes from and the attribution its licences require."""
     console.print("[bold]Data sources and attribution[/bold]\n")
-    console.print(attribution.GEOGRAPHY)
+    for text in (attribution.GEOGRAPHY, attribution.ACTIVITIES, attribution.SUPPLIERS):
+        console.print(text + "\n")
 
 
 def main() -> None:

@@ -27,3 +27,16 @@ SHORT = (
     "Contains public sector information licensed under the Open Government Licence v3.0; "
     "OS data © Crown copyright and database right 2025; deprivation index © mySociety (CC BY 4.0)."
 )
+
+ACTIVITIES = (
+    "Contains grants data published by The Dulverton Trust, Wolfson Foundation, Nominet "
+    "Trust, Oxfordshire Community Foundation, The Baring Foundation, Indigo Trust and the "
+    "COVID-19 grant makers listed in DATA-SOURCES.md, using the 360Giving Data Standard "
+    "(https://www.threesixtygiving.org), licensed under CC BY 4.0 or as stated by each "
+    "publisher."
+)
+
+SUPPLIERS = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(Contracts Finder)."
+)

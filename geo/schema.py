@@ -7,14 +7,20 @@ two agree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    ARRAY,
     CheckConstraint,
+    Computed,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Numeric,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -23,8 +29,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from registry.themes import VOCABULARY
+
 NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")
-BOUNDARY_KINDS = ("territory", "need_area")
+BOUNDARY_KINDS = ("territory", "need_area", "postcode")
+ORGANISATION_KINDS = ("provider", "supplier", "buyer")
+PRECISIONS = ("postcode", "sector", "district", "coordinates")
+ACTIVITY_STATUSES = ("active", "at_risk", "closed")
+THEME_SOURCES = ("classifier", "file", "override")
 # How a point was placed in a territory: inside a polygon, on a shared edge, or snapped to
 # the nearest territory within the fallback distance (generalised coastlines).
 TERRITORY_METHODS = ("contains", "boundary", "nearest")
@@ -145,3 +157,174 @@ class NeedArea(Base):
     # The territory (and so the territory generation) this area was assigned to.
     territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
     territory_method: Mapped[str]
+
+
+class _Placed:
+    """Columns of a record placed by the geocoder (point, precision, territory, need area)."""
+
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    geom: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    location_precision: Mapped[str] = mapped_column(String(12))
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
+    need_area_id: Mapped[int | None] = mapped_column(ForeignKey("need_area.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _placed_checks(table: str) -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint(
+            _in("location_precision", PRECISIONS), name=f"ck_{table}_location_precision"
+        ),
+    )
+
+
+class PostcodeUnit(Base):
+    """The postcode gazetteer: every unit postcode, placed in a territory and need area at
+    load time. Postcodes outside the 45 territories (Isle of Man, Channel Islands) have no
+    territory."""
+
+    __tablename__ = "postcode_unit"
+    __table_args__ = (Index("ix_postcode_unit_geom", "geom", postgresql_using="gist"),)
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)
+    sector: Mapped[str] = mapped_column(String(6))
+    district: Mapped[str] = mapped_column(String(4))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    geom: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False),
+        Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+    )
+    # No foreign keys: this derived table is rebuilt whole by its loader (against the current
+    # boundaries), and checking 2.7 M references row by row would slow the load tenfold.
+    territory_id: Mapped[int | None]
+    territory_method: Mapped[str | None]
+    need_area_id: Mapped[int | None]
+
+
+class _PostcodeArea:
+    """A sector or district centroid: the mean of its unit postcodes, in the territory most
+    of them lie in (``territory_share`` says how many)."""
+
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    n_postcodes: Mapped[int]
+    territory_id: Mapped[int | None] = mapped_column(ForeignKey("territory.id"))
+    territory_share: Mapped[float | None]
+    need_area_id: Mapped[int | None] = mapped_column(ForeignKey("need_area.id"))
+
+
+class PostcodeSector(_PostcodeArea, Base):
+    __tablename__ = "postcode_sector"
+
+    sector: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class PostcodeDistrict(_PostcodeArea, Base):
+    __tablename__ = "postcode_district"
+
+    district: Mapped[str] = mapped_column(String(4), primary_key=True)
+
+
+class Organisation(Base):
+    """A provider (charity, social enterprise, community group), supplier or buyer.
+
+    ``natural_key`` identifies it across files: an org-id (``GB-CHC-…``, ``GB-COH-…``)
+    where one is known, otherwise its normalised name (and postcode, for providers).
+    """
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        UniqueConstraint("kind", "natural_key", name="uq_organisation_kind_key"),
+        CheckConstraint(_in("kind", ORGANISATION_KINDS), name="ck_organisation_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    natural_key: Mapped[str]
+    name: Mapped[str]
+    name_key: Mapped[str] = mapped_column(index=True)
+    charity_number: Mapped[str | None]
+    company_number: Mapped[str | None]
+    url: Mapped[str | None]
+    sector: Mapped[str | None]
+    is_sme: Mapped[bool | None]
+    is_vcse: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Activity(_Placed, Base):
+    """A dual-impact activity: where it is delivered, whom it serves, what it costs and
+    needs, and how sure we are. Money in pounds; radius in metres."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        *_placed_checks("activity"),
+        CheckConstraint(_in("status", ACTIVITY_STATUSES), name="ck_activity_status"),
+        CheckConstraint(_in("themes_source", THEME_SOURCES), name="ck_activity_themes_source"),
+        CheckConstraint(
+            "themes <@ ARRAY[" + ", ".join(f"'{t}'" for t in VOCABULARY) + "]::varchar[]",
+            name="ck_activity_themes_vocabulary",
+        ),
+        CheckConstraint(
+            "status <> 'at_risk' OR closing_date IS NOT NULL", name="ck_activity_at_risk_date"
+        ),
+        CheckConstraint("service_radius_m > 0", name="ck_activity_radius"),
+        CheckConstraint("people_reached_per_year >= 0", name="ck_activity_people"),
+        CheckConstraint("annual_running_cost >= 0", name="ck_activity_cost"),
+        CheckConstraint("funding_gap >= 0", name="ck_activity_gap"),
+        UniqueConstraint("source_key", name="uq_activity_source_key"),
+        Index("uq_activity_name_postcode", "name_key", "postcode", unique=True),
+        Index("ix_activity_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str]
+    source: Mapped[str]
+    name: Mapped[str]
+    name_key: Mapped[str]
+    description: Mapped[str | None]
+    themes: Mapped[list[str]] = mapped_column(ARRAY(String))
+    themes_source: Mapped[str] = mapped_column(String(12))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    address: Mapped[str | None]
+    service_radius_m: Mapped[float | None]
+    service_area: Mapped[object | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+    )
+    people_reached_per_year: Mapped[int | None]
+    annual_running_cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    funding_gap: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(10))
+    closing_date: Mapped[date | None] = mapped_column(Date)
+    evidence_links: Mapped[list[str]] = mapped_column(ARRAY(String))
+    safeguarding: Mapped[bool]
+    grant_count: Mapped[int | None]
+    grant_total_gbp: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    last_award_year: Mapped[int | None]
+    funders: Mapped[str | None]
+
+
+class SupplierSite(_Placed, Base):
+    """A supplier's site or depot (its delivery location, not necessarily its registered
+    office)."""
+
+    __tablename__ = "supplier_site"
+    __table_args__ = (
+        *_placed_checks("supplier_site"),
+        CheckConstraint("employees >= 0", name="ck_supplier_site_employees"),
+        UniqueConstraint("source_key", name="uq_supplier_site_source_key"),
+        Index("ix_supplier_site_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str]
+    source: Mapped[str]
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str]
+    address: Mapped[str | None]
+    employees: Mapped[int | None]

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(default_factory=_default_data_dir)
     local_db_dir: Path = PROJECT_ROOT / ".dualimpact" / "pgdata"
+    # Where `dualimpact load ...` writes the rows it rejected from the shared files.
+    import_errors_dir: Path = PROJECT_ROOT / ".dualimpact" / "import-errors"
     # Derived from the data folder unless set, so two clones on one machine do not collide.
     local_db_port: int | None = None
 

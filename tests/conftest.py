@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
-from boundaries.sources import need_areas_2019, territories_2023
+from boundaries.gazetteer import PostcodeLoadReport, load_postcodes
+from boundaries.sources import need_areas_2019, postcodes_2025, territories_2023
 from boundaries.store import LoadReport, load_geography
 from geo import migrate
-from geo.db import make_engine
+from geo.db import DatabaseUnavailableError, check_connection, make_engine
 from geo.settings import Settings, get_settings
 
 
@@ -47,6 +48,14 @@ def _janitor(server: URL, name: str) -> DatabaseJanitor:
 
 @pytest.fixture(scope="session")
 def server_url(settings: Settings) -> URL:
+    """The configured server; the run stops at once, with the next step, if it is down."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        check_connection(engine)
+    except DatabaseUnavailableError as exc:
+        pytest.exit(f"{exc} (`make test` does both.)", returncode=3)
+    finally:
+        engine.dispose()
     return make_url(settings.sqlalchemy_url)
 
 
@@ -79,6 +88,20 @@ def engine(database_url: str) -> Iterator[Engine]:
 def geography(engine: Engine, data_dir: Path) -> LoadReport:
     """The real 45 territories and 42,619 need areas, loaded once per session."""
     return load_geography(engine, territories_2023(data_dir), need_areas_2019(data_dir))
+
+
+@pytest.fixture(scope="session")
+def postcodes(engine: Engine, geography: LoadReport, data_dir: Path) -> PostcodeLoadReport:
+    """The real postcode gazetteer (2.7 M postcodes), loaded once per session."""
+    return load_postcodes(engine, postcodes_2025(data_dir))
+
+
+@pytest.fixture
+def registry(engine: Engine, postcodes: PostcodeLoadReport) -> Engine:
+    """The test database with an empty registry (no organisations, activities, sites)."""
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
+    return engine
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_locate_rejects_unusable_files(tmp_path: Path, content: bytes, message: 
 def test_territories_table_and_json() -> None:
     code, out, _ = _run("territories")
     assert code == 0
-    assert "Thames Valley" in out and "Open Government Licence" in out
+    assert "E23000029" in out and "Open Government Licence" in out
     code, out, _ = _run("territories", "--json")
     rows = json.loads(out)
     assert len(rows) == 45
@@ -158,6 +158,8 @@ def test_territories_table_and_json() -> None:
         "need_areas",
         "deprived_share",
         "national_deprived_share",
+        "activities",
+        "supplier_sites",
     }
 
 

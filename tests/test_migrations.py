@@ -10,7 +10,18 @@ from geo import migrate
 from geo.db import make_engine
 from geo.schema import Base
 
-TABLES = {"boundary_set", "territory", "territory_piece", "need_area"}
+TABLES = {
+    "boundary_set",
+    "territory",
+    "territory_piece",
+    "need_area",
+    "postcode_unit",
+    "postcode_sector",
+    "postcode_district",
+    "organisation",
+    "activity",
+    "supplier_site",
+}
 
 
 def _tables(url: str) -> set[str]:
@@ -38,7 +49,14 @@ def test_migrations_run_up_and_down_on_an_empty_database(empty_database_url: str
             .all()
         )
     engine.dispose()
-    assert set(gist) == {"ix_territory_geom", "ix_territory_piece_geom", "ix_need_area_geom"}
+    assert set(gist) == {
+        "ix_territory_geom",
+        "ix_territory_piece_geom",
+        "ix_need_area_geom",
+        "ix_postcode_unit_geom",
+        "ix_activity_geom",
+        "ix_supplier_site_geom",
+    }
 
     migrate.downgrade(empty_database_url, "base")
     assert _tables(empty_database_url) == set()

@@ -1,0 +1,267 @@
+"""Commands over postcodes, activities and suppliers: load, import, export, geocode."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from boundaries import repository
+from boundaries.gazetteer import gazetteer_for, load_postcodes, read_gazetteer
+from boundaries.sources import postcodes_2025
+from cli.common import console, err_console, open_engine, print_json, steps
+from geo import attribution
+from geo.errors import InvalidInputError
+from geo.geocode import Geocoder
+from geo.geocode_csv import geocode_table, read_texts, write_csv
+from geo.settings import get_settings
+from registry import activities, oruk, queries, suppliers
+from registry.importer import ImportReport, ImportSpec, run_import
+from registry.readers import FORMATS
+
+# Above this many rows the whole gazetteer is read once rather than the rows it needs.
+WHOLE_GAZETTEER_ROWS = 200_000
+IMPORT_FORMATS = ", ".join((*FORMATS, "360giving", "oruk"))
+
+import_app = typer.Typer(
+    help="Import activities or suppliers from CSV, XLSX, GeoJSON, 360Giving or Open Referral.",
+    no_args_is_help=True,
+)
+export_app = typer.Typer(help="Export registry records.", no_args_is_help=True)
+activities_app = typer.Typer(help="Look after activity records.", no_args_is_help=True)
+
+
+def load_postcodes_command(
+    force: bool = typer.Option(False, help="Rewrite even when nothing has changed."),
+) -> None:
+    """Load the postcode gazetteer (2.7 M unit postcodes, sectors, districts) into PostGIS.
+
+    Every postcode is placed in its territory and need area at load time. Needs the
+    geography loaded first. Loading the same files again changes nothing.
+    """
+    source = postcodes_2025(get_settings().require_data_dir())
+    with open_engine() as engine, steps("Loading postcodes", 4) as step:
+        report = load_postcodes(engine, source, force=force, step=step)
+    if report.unchanged:
+        console.print("Postcodes already loaded from these files: nothing changed.")
+    console.print(
+        f"{report.units:,} postcodes ({report.snapped:,} snapped to the nearest territory, "
+        f"{report.outside_territories:,} outside every territory), {report.sectors:,} sectors, "
+        f"{report.districts:,} districts."
+    )
+
+
+def _import(
+    spec: ImportSpec,
+    file: Path,
+    file_format: str | None,
+    mapping: list[str],
+    source: str | None,
+    errors: Path | None,
+    encoding: str,
+    as_json: bool,
+) -> ImportReport:
+    pairs = {}
+    for item in mapping:
+        field, sep, column = item.partition("=")
+        if not sep or not field or not column:
+            raise typer.BadParameter(f"--map {item!r}: use field=column")
+        pairs[field.strip()] = column.strip()
+    with open_engine() as engine, steps(f"Importing {spec.kind}", 4) as step:
+        report = run_import(
+            engine,
+            spec,
+            file,
+            file_format=file_format,
+            mapping=pairs,
+            source=source,
+            encoding=encoding,
+            step=step,
+        )
+    errors_path = errors or Path.cwd() / f"{file.stem}.errors.csv"
+    if not report.errors.empty:
+        report.errors.to_csv(errors_path, index=False)
+    if as_json:
+        print_json(
+            {
+                "file": str(file),
+                "layout": report.layout,
+                "source_rows": report.source_rows,
+                "records": report.rows,
+                "stored": report.stored,
+                "updated": report.updated,
+                "merged": report.merged,
+                "unchanged": report.unchanged,
+                "rejected": report.rejected,
+                "errors_file": str(errors_path) if not report.errors.empty else None,
+            }
+        )
+    else:
+        console.print(f"{file.name}: {report.summary()}.")
+        if not report.errors.empty:
+            console.print(
+                f"{len(report.errors):,} problems in {report.rejected:,} rows written to "
+                f"{errors_path} (row, column, value, reason)."
+            )
+    return report
+
+
+_FORMAT_HELP = f"File layout: {IMPORT_FORMATS} (default: from the extension and headers)."
+_MAP_HELP = "Map a field to a column, e.g. --map name='Project title' (repeatable)."
+_ERRORS_HELP = "Where to write rejected rows (default: ./<file>.errors.csv)."
+
+
+@import_app.command("activities")
+def import_activities(
+    file: Path = typer.Argument(..., help="CSV, XLSX, GeoJSON, 360Giving or Open Referral JSON."),
+    file_format: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    mapping: list[str] = typer.Option([], "--map", help=_MAP_HELP),
+    source: str | None = typer.Option(None, help="Label for where the records came from."),
+    errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
+    encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import activities: geocode, classify themes, upsert, and list every rejected row.
+
+    Fields (matched by column name or alias, or --map): id, name (required), description,
+    themes, provider_name, org_identifier, charity_number, company_number, postcode,
+    address, lat, lon, service_radius_km, people_reached_per_year, annual_running_cost,
+    funding_gap, status (active, at risk, closed), closing_date, evidence_links,
+    safeguarding, grant_count, grant_total_gbp, last_award_year, funders. Re-importing the
+    same file changes nothing; an activity with the same name and postcode as a stored one
+    is merged into it. The whole file is one transaction.
+    """
+    _import(activities.SPEC, file, file_format, mapping, source, errors, encoding, as_json)
+
+
+@import_app.command("suppliers")
+def import_suppliers(
+    file: Path = typer.Argument(..., help="CSV, XLSX or GeoJSON of supplier sites."),
+    file_format: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    mapping: list[str] = typer.Option([], "--map", help=_MAP_HELP),
+    source: str | None = typer.Option(None, help="Label for where the records came from."),
+    errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
+    encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import suppliers and their sites: geocode, fold name variants, upsert.
+
+    Fields: id, supplier_name (required), company_number, sector, is_sme, is_vcse,
+    site_name, address, postcode, lat, lon, employees. The same supplier at the same
+    postcode is one site however many rows name it.
+    """
+    _import(suppliers.SPEC, file, file_format, mapping, source, errors, encoding, as_json)
+
+
+def load_activities_command() -> None:
+    """Import the shared activity data: 360Giving recipients, then their raw grants."""
+    settings = get_settings()
+    data = settings.require_data_dir() / "activities"
+    for file in (data / "activity_organisations.csv", data / "raw" / "grants_360giving_flat.csv"):
+        _import(activities.SPEC, file, None, [], None, _errors_file(file), "utf-8", False)
+
+
+def load_suppliers_command() -> None:
+    """Import the shared supplier sites (Contracts Finder award notices)."""
+    data = get_settings().require_data_dir() / "suppliers"
+    for file in (data / "supplier_sites_ocds.csv", data / "supplier_sites_more.csv"):
+        _import(suppliers.SPEC, file, None, [], None, _errors_file(file), "utf-8", False)
+
+
+def _errors_file(file: Path) -> Path:
+    folder = get_settings().import_errors_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{file.stem}.errors.csv"
+
+
+@export_app.command("activities")
+def export_activities(
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+    territory: str | None = typer.Option(None, help="Only this territory (code)."),
+    file_format: str = typer.Option("oruk", "--format", help="oruk (HSDS 3.0 JSON) or csv."),
+) -> None:
+    """Export activities as Open Referral UK service records, or CSV.
+
+    Safeguarded activities (refuges and the like) never carry their point or full postcode.
+    """
+    with open_engine() as engine, engine.connect() as conn:
+        frame = queries.activities(conn, territory)
+    if file_format == "oruk":
+        document = oruk.services(frame.drop(columns="geom"))
+        document["attribution"] = attribution.ACTIVITIES
+        text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    elif file_format == "csv":
+        public = frame.drop(columns="geom")
+        safe = public["safeguarding"].astype(bool)
+        public.loc[safe, ["lat", "lon"]] = None
+        public.loc[safe, "postcode"] = public.loc[safe, "postcode"].str.split(" ").str[0]
+        text = public.to_csv(index=False)
+        err_console.print(attribution.ACTIVITIES)
+    else:
+        raise InvalidInputError(f"unknown export format {file_format!r}; use oruk or csv")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"{len(frame):,} activities written to {output}.")
+
+
+def geocode_command(
+    file: Path = typer.Argument(..., help="CSV with a postcode column, or lat and lon."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+    postcode_column: str = typer.Option("postcode", help="Postcode column."),
+    lat_column: str = typer.Option("lat", help="Latitude column."),
+    lon_column: str = typer.Option("lon", help="Longitude column."),
+    encoding: str = typer.Option("utf-8", help="Text encoding of the CSV (e.g. cp1252)."),
+    as_json: bool = typer.Option(False, "--json", help="Write JSON records instead of CSV."),
+) -> None:
+    """Geocode a CSV without storing it: adds lat, lon, precision, territory_code,
+    need_area_code and error to every row, in order.
+
+    Postcodes are normalised (case, spaces) and looked up exactly, then by sector, then by
+    district (precision says which); rows with lat/lon use those, checked.
+    """
+    table = read_texts(file, encoding)
+    with open_engine() as engine, engine.connect() as conn:
+        locator = repository.locator(conn)
+        if postcode_column not in table.schema.names:
+            gazetteer = gazetteer_for(conn, [])  # coordinates only: no postcodes to look up
+        elif table.num_rows > WHOLE_GAZETTEER_ROWS:
+            gazetteer = read_gazetteer(conn)
+        else:
+            gazetteer = gazetteer_for(conn, table.column(postcode_column).to_pandas())
+    placed = geocode_table(
+        table, Geocoder(gazetteer, locator), postcode_column, lat_column, lon_column, file
+    )
+    if as_json:
+        text = placed.to_pandas().to_json(orient="records", indent=2, force_ascii=False)
+        if output:
+            output.write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+    elif output:
+        write_csv(placed, output)
+    else:
+        sys.stdout.buffer.write(write_csv(placed, None) or b"")
+    errors = placed.column("error").to_pandas()
+    failed = int((errors != "").sum())
+    err_console.print(
+        f"{placed.num_rows:,} rows: {placed.num_rows - failed:,} placed, {failed:,} with an error"
+        + (f"; written to {output}" if output else "")
+    )
+
+
+@activities_app.command("themes")
+def activity_themes(
+    activity_id: int = typer.Argument(..., help="Activity id."),
+    themes: list[str] = typer.Argument(None, help="Themes to set (omit with --classifier)."),
+    classifier: bool = typer.Option(False, help="Hand the themes back to the classifier."),
+) -> None:
+    """Set an activity's themes by hand (kept across re-imports), or reset them."""
+    if not themes and not classifier:
+        raise typer.BadParameter("give themes to set, or --classifier to reset")
+    with open_engine() as engine, engine.begin() as conn:
+        chosen = queries.set_themes(conn, activity_id, None if classifier else list(themes))
+    console.print(f"Activity {activity_id}: {', '.join(chosen) or '(no themes)'}")

@@ -1,0 +1,284 @@
+"""Canonical import fields: how a source column maps onto them and how text becomes values.
+
+Each importer declares its :class:`Field` list. Columns are matched by name or alias
+(case, spaces and punctuation ignored), or by an explicit ``--map field=column``. Parsing
+collects every problem (row, column, value, reason) instead of stopping at the first, so a
+person can fix a file in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from geo.errors import DataFileError
+from registry.themes import VOCABULARY, parse_themes
+
+KINDS = ("text", "int", "money", "number", "date", "bool", "status", "themes", "urls")
+STATUSES = {
+    "active": "active",
+    "open": "active",
+    "running": "active",
+    "live": "active",
+    "at risk": "at_risk",
+    "at_risk": "at_risk",
+    "at-risk": "at_risk",
+    "closing": "at_risk",
+    "closed": "closed",
+    "defunct": "closed",
+    "inactive": "closed",
+    "ended": "closed",
+}
+TRUE = {"true", "yes", "y", "1", "t"}
+FALSE = {"false", "no", "n", "0", "f"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str = "text"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass
+class Problems:
+    """Problems found in a file, one per (row, column)."""
+
+    rows: list[tuple[int, str, str, str]] = field(default_factory=list)
+
+    def add(self, row: int, column: str, value: object, reason: str) -> None:
+        self.rows.append((int(row), column, "" if value is None else str(value), reason))
+
+    def add_many(
+        self, rows: npt.NDArray[np.int64], column: str, values: Sequence[object], reason: str
+    ) -> None:
+        for row, value in zip(rows, values, strict=True):
+            self.add(row, column, value, reason)
+
+    def rejected_rows(self) -> set[int]:
+        return {row for row, *_ in self.rows}
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows, columns=["row", "column", "value", "reason"])
+        return frame.sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def _simple(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def map_columns(
+    columns: Sequence[str], fields: Sequence[Field], mapping: dict[str, str], path: object
+) -> dict[str, str]:
+    """``field → source column`` from explicit ``mapping`` first, then names and aliases.
+
+    Raises a :class:`DataFileError` naming unknown fields, absent columns and missing
+    required fields (with the columns that are there, and how to map them).
+    """
+    by_name = {f.name: f for f in fields}
+    problems = [
+        f"--map names an unknown field {name!r} (fields: {', '.join(by_name)})"
+        for name in mapping
+        if name not in by_name
+    ]
+    problems += [
+        f"--map {name}={column}: the file has no column {column!r}"
+        for name, column in mapping.items()
+        if column not in columns
+    ]
+    found: dict[str, str] = {k: v for k, v in mapping.items() if k in by_name and v in columns}
+    simple = {_simple(c): c for c in reversed(columns)}
+    for f in fields:
+        if f.name in found:
+            continue
+        for candidate in (f.name, *f.aliases):
+            if _simple(candidate) in simple:
+                found[f.name] = simple[_simple(candidate)]
+                break
+    missing = [f.name for f in fields if f.required and f.name not in found]
+    if missing:
+        problems.append(
+            f"missing column(s) for {', '.join(missing)}; the file has: {', '.join(columns)}. "
+            f"Map them with --map {missing[0]}=<column>"
+        )
+    if problems:
+        raise DataFileError(path, problems)
+    return found
+
+
+def parse_fields(
+    frame: pd.DataFrame,
+    row: npt.NDArray[np.int64],
+    fields: Sequence[Field],
+    columns: dict[str, str],
+    problems: Problems,
+) -> pd.DataFrame:
+    """Typed values for every mapped field (None where empty); problems are recorded."""
+    out = pd.DataFrame(index=frame.index)
+    for f in fields:
+        if f.name not in columns:
+            out[f.name] = None
+            continue
+        source = columns[f.name]
+        text = frame[source].fillna("").astype(str).str.strip()
+        if f.required:
+            empty = (text == "").to_numpy()
+            problems.add_many(row[empty], source, text[empty], f"{f.name} is empty")
+        out[f.name] = _PARSERS[f.kind](text, row, source, f.name, problems)
+    return out
+
+
+def _text(text: pd.Series, *_: object) -> pd.Series:
+    return text.where(text != "", None).astype(object)
+
+
+def _numbers(
+    text: pd.Series,
+    row: npt.NDArray[np.int64],
+    column: str,
+    name: str,
+    problems: Problems,
+    *,
+    money: bool = False,
+    whole: bool = False,
+    positive: bool = False,
+) -> pd.Series:
+    cleaned = text.str.replace(r"[,\s]", "", regex=True)
+    if money:
+        cleaned = cleaned.str.replace("£", "", regex=False)
+    number = pd.to_numeric(cleaned, errors="coerce")
+    given = (text != "").to_numpy()
+    bad = given & number.isna().to_numpy()
+    what = "an amount in pounds" if money else "a whole number" if whole else "a number"
+    problems.add_many(
+        row[bad],
+        column,
+        text[bad],
+        f"{name} is not {what}",
+    )
+    ok = given & ~bad
+    values = number.to_numpy(dtype=float)
+    if whole:
+        fractional = ok & (np.mod(values, 1) != 0)
+        problems.add_many(row[fractional], column, text[fractional], f"{name} is not {what}")
+        ok &= ~fractional
+    limit = values <= 0 if positive else values < 0
+    negative = ok & limit
+    problems.add_many(
+        row[negative],
+        column,
+        text[negative],
+        f"{name} must be {'more than zero' if positive else 'zero or more'}",
+    )
+    ok &= ~negative
+    result = pd.Series(np.where(ok, values, np.nan), index=text.index)
+    return result.astype("Int64") if whole else result
+
+
+def _int(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    return _numbers(text, row, column, name, p, whole=True)
+
+
+def _money(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    return _numbers(text, row, column, name, p, money=True)
+
+
+def _positive(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    return _numbers(text, row, column, name, p, positive=True)
+
+
+def _date(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    british = pd.to_datetime(text, errors="coerce", dayfirst=True, format="%d/%m/%Y")
+    value = iso.fillna(british)
+    bad = ((text != "") & value.isna()).to_numpy()
+    p.add_many(row[bad], column, text[bad], f"{name} is not a date (use 2026-03-31 or 31/03/2026)")
+    return value.dt.date.where(value.notna(), None).astype(object)
+
+
+def _bool(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    lower = text.str.lower()
+    bad = ((lower != "") & ~lower.isin(TRUE | FALSE)).to_numpy()
+    p.add_many(row[bad], column, text[bad], f"{name} must be yes or no")
+    return pd.Series(
+        np.where(lower.isin(TRUE), True, np.where(lower.isin(FALSE), False, None)),
+        index=text.index,
+        dtype=object,
+    )
+
+
+def _status(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    mapped = text.str.lower().str.replace("_", " ").map(lambda s: STATUSES.get(s))
+    bad = ((text != "") & mapped.isna()).to_numpy()
+    p.add_many(row[bad], column, text[bad], f"{name} must be active, at risk or closed")
+    return mapped.astype(object).where(mapped.notna(), None)
+
+
+def _themes(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    parsed = [parse_themes(value) for value in text]
+    for i, (_, unknown) in enumerate(parsed):
+        if unknown:
+            p.add(
+                row[i],
+                column,
+                text.iloc[i],
+                f"unknown {name} {', '.join(unknown)} (use: {', '.join(VOCABULARY)})",
+            )
+    return pd.Series([known or None for known, _ in parsed], index=text.index, dtype=object)
+
+
+def _urls(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
+) -> pd.Series:
+    """Web addresses separated by spaces, commas or semicolons; a bare ``www.x.org`` is
+    read as ``https://www.x.org``."""
+    values = []
+    for i, value in enumerate(text):
+        links = []
+        for link in (part for part in re.split(r"[\s;,]+", value) if part):
+            if not re.match(r"^https?://", link, re.IGNORECASE) and _BARE_DOMAIN.match(link):
+                link = "https://" + link
+            if not _WEB_ADDRESS.match(link):
+                p.add(row[i], column, value, f"{name} {link!r} is not a web address (https://...)")
+                break
+            links.append(link)
+        values.append(links or None)
+    return pd.Series(values, index=text.index, dtype=object)
+
+
+_WEB_ADDRESS = re.compile(r"^https?://[^\s/]+\.[^\s/]+(?:/\S*)?$", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?$", re.IGNORECASE)
+
+
+_PARSERS = {
+    "text": _text,
+    "int": _int,
+    "money": _money,
+    "number": _positive,
+    "date": _date,
+    "bool": _bool,
+    "status": _status,
+    "themes": _themes,
+    "urls": _urls,
+}

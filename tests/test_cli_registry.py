@@ -1,0 +1,150 @@
+"""The registry commands: load postcodes, import, export, geocode, themes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("cli_env", "postcodes")
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import"],
+        ["import", "activities"],
+        ["import", "suppliers"],
+        ["export", "activities"],
+        ["geocode"],
+        ["load", "postcodes"],
+        ["load", "activities"],
+        ["load", "suppliers"],
+        ["activities", "themes"],
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_every_registry_command_explains_itself(command: list[str]) -> None:
+    code, out, _ = _run(*command, "--help")
+    assert code == 0 and "Usage" in out
+
+
+def test_geocode_keeps_every_row_in_order(tmp_path: Path) -> None:
+    source = tmp_path / "sites.csv"
+    source.write_text(
+        "ref,postcode,note\n"
+        "a,ox11dp,exact\n"
+        "b,QQ1 1AA,impossible\n"
+        "c,E1W 9ZZ,sector\n"
+        "d,,empty\n"
+        "e, cf10 1ep ,spaces\n"
+    )
+    out_path = tmp_path / "placed.csv"
+    code, _, err = _run("geocode", str(source), "-o", str(out_path))
+    assert code == 0
+    assert "5 rows: 3 placed, 2 with an error" in err
+    placed = pd.read_csv(out_path, dtype=str, keep_default_na=False)
+    assert placed.columns.tolist() == [
+        "ref",
+        "postcode",
+        "note",
+        "lat",
+        "lon",
+        "precision",
+        "territory_code",
+        "need_area_code",
+        "error",
+    ]
+    assert placed["ref"].tolist() == ["a", "b", "c", "d", "e"]
+    assert placed["precision"].tolist() == ["postcode", "", "sector", "", "postcode"]
+    assert placed["territory_code"].tolist() == ["E23000029", "", "E23000001", "", "W15000003"]
+    assert "cannot start with 'Q'" in placed.loc[1, "error"]
+
+
+def test_geocode_by_coordinates_as_json(tmp_path: Path) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text("latitude,longitude\n54.5964,-5.9301\n48.85,2.35\n")
+    code, out, _ = _run(
+        "geocode", str(source), "--lat-column", "latitude", "--lon-column", "longitude", "--json"
+    )
+    assert code == 0
+    rows = json.loads(out)
+    assert rows[0]["territory_code"] == "N23000001" and rows[0]["precision"] == "coordinates"
+    assert "outside the UK" in rows[1]["error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (b"name,place\nx,y\n", "needs a 'postcode' column"),
+        ("postcode\nCaf\xe9\n".encode("cp1252"), "--encoding cp1252"),
+    ],
+)
+def test_geocode_refuses_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_bytes(content)
+    code, _, err = _run("geocode", str(source))
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.usefixtures("registry")
+def test_import_reports_and_writes_the_errors_file(tmp_path: Path) -> None:
+    source = tmp_path / "clubs.csv"
+    source.write_text("name,postcode\nYouth club,OX1 1DP\nBroken,QQ1 1AA\n")
+    errors = tmp_path / "problems.csv"
+    code, out, _ = _run("import", "activities", str(source), "--errors", str(errors), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert (summary["stored"], summary["rejected"]) == (1, 1)
+    listed = pd.read_csv(errors)
+    assert listed.columns.tolist() == ["row", "column", "value", "reason"]
+    assert listed.iloc[0]["row"] == 3
+
+
+@pytest.mark.usefixtures("registry")
+def test_import_with_a_mapping_then_export_and_override_themes(tmp_path: Path) -> None:
+    source = tmp_path / "clubs.csv"
+    source.write_text("Project,Where\nYouth club,OX1 1DP\n")
+    code, out, _ = _run(
+        "import", "activities", str(source), "--map", "name=Project", "--map", "postcode=Where"
+    )
+    assert code == 0 and "1 stored" in out
+    code, _, err = _run("import", "activities", str(source), "--map", "name")
+    assert code == 2 and "use field=column" in err
+
+    exported = tmp_path / "services.json"
+    code, _, _ = _run("export", "activities", "-o", str(exported))
+    assert code == 0
+    service = json.loads(exported.read_text())["contents"][0]
+    assert service["name"] == "Youth club"
+    assert "Open Government Licence" not in service  # attribution sits on the document
+
+    code, out, _ = _run("activities", "themes", "999999", "youth")
+    assert code == 2
+    code, out, err = _run("activities", "themes", "1", "knitting")
+    assert code == 2
+
+
+@pytest.mark.usefixtures("registry")
+def test_territories_count_activities_and_supplier_sites(tmp_path: Path) -> None:
+    source = tmp_path / "sites.csv"
+    source.write_text("supplier_name,postcode\nAcme Ltd,OX1 1DP\nAcme Limited,OX1 1DP\n")
+    result = runner.invoke(app, ["import", "suppliers", str(source)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "1 stored" in result.stdout and "1 merged" in result.stdout
+    _, out, _ = _run("territories", "--json")
+    thames = next(row for row in json.loads(out) if row["code"] == "E23000029")
+    assert thames["supplier_sites"] == 1

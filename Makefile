@@ -7,12 +7,16 @@ DI := $(BIN)/dualimpact
 
 .PHONY: demo test bench lint setup system db
 
-demo: db ## Set up, load the 45 territories and need areas, print the overview
+demo: db ## Set up, load the shared data (geography, postcodes, activities, suppliers), print the overview
 	$(DI) load geography
+	$(DI) load postcodes
+	$(DI) load activities
+	$(DI) load suppliers
 	$(DI) territories
 
-test: db ## Same set-up, then lint and the whole test suite against real PostGIS
+test: db ## Same set-up, then lint, type-check and the whole test suite against real PostGIS
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: db ## Benchmarks: the project's path beside a naive baseline, same run

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from benchmarks import bench_locate
+from benchmarks import bench_geocode, bench_locate
 from benchmarks.common import markdown, print_table
 from geo.settings import get_settings
 
@@ -16,8 +16,9 @@ def main(
     write: Path | None = typer.Option(None, "--markdown", help="Also write the table here."),
 ) -> None:
     """Run the benchmarks on the real shared data; ours beside a baseline, same run."""
-    data_dir = get_settings().require_data_dir()
-    rows = bench_locate.run(data_dir, repeat)
+    settings = get_settings()
+    rows = bench_locate.run(settings.require_data_dir(), repeat)
+    rows += bench_geocode.run(settings)
     print_table(rows)
     if write:
         write.write_text(markdown(rows), encoding="utf-8")

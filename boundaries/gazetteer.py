@@ -19,7 +19,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
 from boundaries import generations, repository
-from boundaries.locate import UNPLACED, Locator
+from boundaries.locate import Locator, take
 from boundaries.read import file_sha256
 from boundaries.sources import PostcodeGeneration
 from geo import postcodes
@@ -223,10 +223,9 @@ def _place_units(units: pd.DataFrame, locator: Locator) -> pd.DataFrame:
     assignment = locator.territories.assign(lon, lat)
     x, y = to_bng(lon, lat)
     need, _ = locator.need_areas.nearest(assignment.index, x, y)
-    placed = assignment.index != UNPLACED
-    units["territory_code"] = np.where(placed, locator.territories.codes[assignment.index], None)
+    units["territory_code"] = take(locator.territories.codes, assignment.index)
     units["territory_method"] = assignment.method
-    units["need_area_code"] = np.where(need != UNPLACED, locator.need_areas.codes[need], None)
+    units["need_area_code"] = take(locator.need_areas.codes, need)
     return units
 
 
@@ -250,7 +249,7 @@ def _place_areas(
     row = pd.Index(locator.territories.codes).get_indexer(areas["territory_code"])
     x, y = to_bng(areas["lon"].to_numpy(), areas["lat"].to_numpy())
     need, _ = locator.need_areas.nearest(row.astype(np.int32), x, y)
-    areas["need_area_code"] = np.where(need != UNPLACED, locator.need_areas.codes[need], None)
+    areas["need_area_code"] = take(locator.need_areas.codes, need)
     return areas
 
 
@@ -291,4 +290,5 @@ def _report(conn: Connection, *, unchanged: bool) -> PostcodeLoadReport:
             """
         )
     ).one()
-    return PostcodeLoadReport(*row, unchanged=unchanged)
+    units, outside, snapped, sectors, districts = row
+    return PostcodeLoadReport(units, outside, snapped, sectors, districts, unchanged)

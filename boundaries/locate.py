@@ -304,14 +304,14 @@ class Locator:
         has_need = need_row != UNPLACED
         return pd.DataFrame(
             {
-                "territory_code": _take(self.territories.codes, assignment.index),
-                "territory_name": _take(self.territories.names, assignment.index),
+                "territory_code": take(self.territories.codes, assignment.index),
+                "territory_name": take(self.territories.names, assignment.index),
                 "territory_method": assignment.method,
                 "territory_distance_m": np.round(assignment.distance_m, 1),
-                "need_area_code": _take(self.need_areas.codes, need_row),
-                "need_area_name": _take(self.need_areas.names, need_row),
+                "need_area_code": take(self.need_areas.codes, need_row),
+                "need_area_name": take(self.need_areas.names, need_row),
                 "need_area_uk_decile": pd.Series(
-                    _take(self.need_areas.uk_deciles, need_row), dtype="Int64"
+                    take(self.need_areas.uk_deciles, need_row), dtype="Int64"
                 ),
                 "need_area_distance_m": np.where(has_need, np.round(need_distance, 1), np.nan),
                 "error": error,
@@ -371,7 +371,8 @@ def _not_a_number(name: str, raw: object) -> str:
     return f"{name} {str(raw)!r} is not a number"
 
 
-def _take(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[np.object_]:
+def take(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[np.object_]:
+    """``values[index]``, with None where the index is ``UNPLACED``."""
     out = np.full(index.shape, None, dtype=object)
     placed = index != UNPLACED
     out[placed] = values[index[placed]]

@@ -90,8 +90,16 @@ class Gazetteer:
         frames = (units, sectors, districts)
         territory_codes = _categories(f["territory_code"] for f in frames)
         need_area_codes = _categories(f["need_area_code"] for f in frames)
-        tables = [_place_table(frame, territory_codes, need_area_codes) for frame in frames]
-        return cls(*tables, territory_codes=territory_codes, need_area_codes=need_area_codes)
+        units_table, sectors_table, districts_table = (
+            _place_table(frame, territory_codes, need_area_codes) for frame in frames
+        )
+        return cls(
+            units=units_table,
+            sectors=sectors_table,
+            districts=districts_table,
+            territory_codes=territory_codes,
+            need_area_codes=need_area_codes,
+        )
 
 
 @dataclass

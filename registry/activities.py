@@ -11,6 +11,9 @@ Values a file leaves empty never erase stored ones. Themes a person set
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -186,7 +189,7 @@ def write(conn: Connection, records: pd.DataFrame) -> dict[str, int]:
     return UPSERT.run(conn)
 
 
-def _rows(records: pd.DataFrame) -> object:
+def _rows(records: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     frame = records.copy()
     frame["geom"] = ewkb(
         shapely.points(frame["placed_lon"].to_numpy(float), frame["placed_lat"].to_numpy(float))

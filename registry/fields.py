@@ -9,7 +9,7 @@ person can fix a file in one pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,11 +217,8 @@ def _bool(
     lower = text.str.lower()
     bad = ((lower != "") & ~lower.isin(TRUE | FALSE)).to_numpy()
     p.add_many(row[bad], column, text[bad], f"{name} must be yes or no")
-    return pd.Series(
-        np.where(lower.isin(TRUE), True, np.where(lower.isin(FALSE), False, None)),
-        index=text.index,
-        dtype=object,
-    )
+    answers = {**dict.fromkeys(TRUE, True), **dict.fromkeys(FALSE, False)}
+    return pd.Series([answers.get(value) for value in lower], index=text.index, dtype=object)
 
 
 def _status(
@@ -271,7 +268,9 @@ _WEB_ADDRESS = re.compile(r"^https?://[^\s/]+\.[^\s/]+(?:/\S*)?$", re.IGNORECASE
 _BARE_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?$", re.IGNORECASE)
 
 
-_PARSERS = {
+Parser = Callable[[pd.Series, npt.NDArray[np.int64], str, str, Problems], pd.Series]
+
+_PARSERS: dict[str, Parser] = {
     "text": _text,
     "int": _int,
     "money": _money,

@@ -51,7 +51,9 @@ def _service_row(service: dict[str, Any]) -> dict[str, str]:
     location = next(
         (sal.get("location") or {} for sal in service.get("service_at_locations") or []), {}
     )
-    address = next(iter(location.get("addresses") or location.get("physical_addresses") or []), {})
+    address: dict[str, Any] = next(
+        iter(location.get("addresses") or location.get("physical_addresses") or []), {}
+    )
     extra = service.get("x_dualimpact") or {}
     themes = [
         (a.get("taxonomy_term") or {}).get("code", "")

@@ -393,7 +393,8 @@ def needs_safeguarding(text: pd.Series) -> pd.Series:
 
 def parse_themes(value: str) -> tuple[list[str], list[str]]:
     """Split a ``;``- or ``,``-separated theme list into (known slugs, unknown names)."""
-    known, unknown = [], []
+    known: list[str] = []
+    unknown: list[str] = []
     for name in re.split(r"[;,|]", value or ""):
         slug = re.sub(r"[\s-]+", "_", name.strip().lower())
         slug = ALIASES.get(slug, slug)

@@ -35,6 +35,11 @@ class Comparison:
         return self.baseline_s / self.ours_s
 
 
+def _ratio(speedup: float) -> str:
+    """Speed-up as ``12.3×``, or as a cost (``0.03×``) when ours is the slower one."""
+    return f"{speedup:.1f}×" if speedup >= 1 else f"{speedup:.2f}×"
+
+
 def best_of(repeat: int, func: Callable[[], Any]) -> tuple[float, Any]:
     """The fastest of ``repeat`` runs (seconds) and the last result."""
     best, result = float("inf"), None
@@ -69,7 +74,7 @@ def print_table(rows: list[Comparison]) -> None:
             row.baseline_label,
             f"{row.baseline_s:.3f}",
             f"{row.items / row.baseline_s:,.0f}",
-            f"{row.speedup:.1f}×",
+            _ratio(row.speedup),
         )
     console.print(table)
     for row in rows:
@@ -93,7 +98,7 @@ def markdown(rows: list[Comparison]) -> str:
     lines += [
         f"| {r.task} | {r.items:,} | {r.ours_label} | {r.ours_s:.3f} | {r.items / r.ours_s:,.0f} "
         f"| {r.baseline_label} | {r.baseline_s:.3f} | {r.items / r.baseline_s:,.0f} "
-        f"| {r.speedup:.1f}× |"
+        f"| {_ratio(r.speedup)} |"
         for r in rows
     ]
     lines += [""] + [f"- {r.task}: {r.note}" for r in rows if r.note]

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy.exc import ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db, registry
+from cli import boundaries, db, matching, registry
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -59,6 +59,10 @@ load_app.command("suppliers")(registry.load_suppliers_command)
 app.command()(boundaries.locate)
 app.command("geocode")(registry.geocode_command)
 app.command("territories")(boundaries.territories_command)
+app.command("recommend")(matching.recommend)
+app.command("impact")(matching.impact)
+app.command("allocate")(matching.allocate_command)
+app.add_typer(matching.weights_app, name="weights")
 
 
 @app.command()

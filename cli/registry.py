@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -265,3 +266,35 @@ def activity_themes(
     with open_engine() as engine, engine.begin() as conn:
         chosen = queries.set_themes(conn, activity_id, None if classifier else list(themes))
     console.print(f"Activity {activity_id}: {', '.join(chosen) or '(no themes)'}")
+
+
+@activities_app.command("update")
+def activity_update(
+    activity_id: int = typer.Argument(..., help="Activity id."),
+    people_reached: int | None = typer.Option(None, help="People reached per year."),
+    running_cost: float | None = typer.Option(None, help="Annual running cost, £."),
+    funding_gap: float | None = typer.Option(None, help="Funding gap, £ a year."),
+    status: str | None = typer.Option(None, help="active, at_risk or closed."),
+    closing_date: datetime | None = typer.Option(
+        None, formats=["%Y-%m-%d"], help="When it closes without funding (YYYY-MM-DD)."
+    ),
+    radius_km: float | None = typer.Option(None, help="Radius of the area served, km."),
+    safeguarding: bool | None = typer.Option(
+        None, "--safeguarding/--no-safeguarding", help="Keep its exact place private."
+    ),
+) -> None:
+    """Record what a provider knows about an activity: reach, costs, gap, risk of closing."""
+    changes = {
+        "people_reached_per_year": people_reached,
+        "annual_running_cost": running_cost,
+        "funding_gap": funding_gap,
+        "status": status,
+        "closing_date": closing_date.date() if closing_date else None,
+        "service_radius_m": radius_km * 1000 if radius_km is not None else None,
+        "safeguarding": safeguarding,
+    }
+    with open_engine() as engine, engine.begin() as conn:
+        queries.update_activity(
+            conn, activity_id, {k: v for k, v in changes.items() if v is not None}
+        )
+    console.print(f"Activity {activity_id} updated.")

@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from registry.themes import VOCABULARY
@@ -280,6 +281,7 @@ class Activity(_Placed, Base):
         UniqueConstraint("source_key", name="uq_activity_source_key"),
         Index("uq_activity_name_postcode", "name_key", "postcode", unique=True),
         Index("ix_activity_geom", "geom", postgresql_using="gist"),
+        Index("ix_activity_geog", text("(geom::geography)"), postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -328,3 +330,22 @@ class SupplierSite(_Placed, Base):
     name: Mapped[str]
     address: Mapped[str | None]
     employees: Mapped[int | None]
+
+
+class WeightProfileRow(Base):
+    """A buyer's weight profile for a territory (the standard profile is not stored)."""
+
+    __tablename__ = "weight_profile"
+    __table_args__ = (UniqueConstraint("territory_code", name="uq_weight_profile_territory"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    territory_code: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str]
+    version: Mapped[str]
+    weights: Mapped[dict[str, float]] = mapped_column(JSONB)
+    proximity_scale_m: Mapped[float]
+    proximity_cutoff_m: Mapped[float]
+    default_service_radius_m: Mapped[float]
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

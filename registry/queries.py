@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
@@ -83,3 +85,67 @@ def set_themes(conn: Connection, activity_id: int, themes: list[str] | None) -> 
         {"themes": chosen, "source": source, "id": activity_id},
     )
     return list(chosen)
+
+
+UPDATABLE = {
+    "people_reached_per_year": "people reached per year",
+    "annual_running_cost": "annual running cost (£)",
+    "funding_gap": "funding gap (£)",
+    "status": "status (active, at_risk, closed)",
+    "closing_date": "closing date",
+    "service_radius_m": "radius served (m)",
+    "safeguarding": "safeguarding flag",
+}
+
+
+def update_activity(conn: Connection, activity_id: int, changes: dict[str, object]) -> None:
+    """Change an activity's figures (a provider's or buyer's own knowledge).
+
+    Values are checked here with a clear message, and again by the table's constraints.
+    """
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise InvalidInputError(f"cannot change {', '.join(sorted(unknown))} this way")
+    for name in ("people_reached_per_year", "annual_running_cost", "funding_gap"):
+        value = changes.get(name)
+        if value is not None and float(value) < 0:  # type: ignore[arg-type]
+            raise InvalidInputError(f"{UPDATABLE[name]} must be zero or more (got {value})")
+    radius = changes.get("service_radius_m")
+    if radius is not None and float(radius) <= 0:  # type: ignore[arg-type]
+        raise InvalidInputError("radius served must be more than zero")
+    status = changes.get("status")
+    if status is not None and status not in ("active", "at_risk", "closed"):
+        raise InvalidInputError(f"status {status!r} must be active, at_risk or closed")
+    current = conn.execute(
+        text("SELECT status, closing_date FROM activity WHERE id = :id FOR UPDATE"),
+        {"id": activity_id},
+    ).one_or_none()
+    if current is None:
+        raise NotFoundError(f"no activity with id {activity_id}")
+    final_status = status or current.status
+    final_closing = changes.get("closing_date", current.closing_date)
+    if final_status == "at_risk" and final_closing is None:
+        raise InvalidInputError("an at-risk activity needs a closing date (--closing-date)")
+    if not changes:
+        return
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)
+    conn.execute(
+        text(f"UPDATE activity SET {assignments}, updated_at = now() WHERE id = :id"),
+        {**changes, "id": activity_id},
+    )
+
+
+def activity_facts(conn: Connection, activity_id: int) -> dict[str, Any]:
+    """What an impact estimate needs: id, name, themes, people reached per year."""
+    row = conn.execute(
+        text("SELECT id, name, themes, people_reached_per_year FROM activity WHERE id = :id"),
+        {"id": activity_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no activity with id {activity_id}")
+    return {
+        "activity_id": row.id,
+        "name": row.name,
+        "themes": list(row.themes),
+        "people_reached_per_year": row.people_reached_per_year,
+    }

@@ -1,0 +1,398 @@
+"""Commands of the matching engine: recommend, weights, allocate, impact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.table import Table
+from sqlalchemy import Connection
+
+from boundaries import repository
+from boundaries.gazetteer import gazetteer_for
+from cli.common import console, frame_records, open_engine, print_json
+from geo.crs import to_bng
+from geo.errors import DataFileError, InvalidInputError
+from geo.geocode import Geocoder
+from geo.settings import get_settings
+from matching import queries
+from matching.allocate import compare
+from matching.impact import ActivityFacts, estimate, load_value_set, open_value_set
+from matching.need import NeedIndex
+from matching.profiles import COMPONENTS, STANDARD, WeightProfile
+from matching.recommend import CANDIDATES_PER_ORIGIN, rank, served_need
+from registry import queries as registry_queries
+from registry.themes import VOCABULARY
+
+weights_app = typer.Typer(help="Show or set a territory's score weights.", no_args_is_help=True)
+
+
+def recommend(
+    postcode: str | None = typer.Option(None, help="Recommend near this postcode."),
+    supplier: int | None = typer.Option(None, help="Recommend near this supplier's sites."),
+    territory: str | None = typer.Option(
+        None, help="The SPO's territory (default: where the postcode or sites are)."
+    ),
+    outcomes: str = typer.Option(
+        "", help=f"Outcomes the buyer asks for, comma-separated ({', '.join(VOCABULARY[:4])}...)."
+    ),
+    top: int = typer.Option(10, min=1, max=200, help="How many to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Rank the dual-impact activities an SPO should back, with every score and the reasons.
+
+    Give a postcode, a supplier (all its sites), or only a territory for a territory-wide
+    ranking with no distance (what a community team or a territory-wide tender sees). The
+    score combines proximity, need (UK deprivation of the areas served), urgency (funding
+    gap, closing date), theme fit and capacity/evidence, weighted by the territory's
+    profile (`dualimpact weights show`).
+    """
+    asked = _outcomes(outcomes)
+    with open_engine() as engine, engine.connect() as conn:
+        origins, territories, heading = _origins(conn, postcode, supplier)
+        territory = _territory(territory, territories)
+        profile = queries.profile_for(conn, territory)
+        need = NeedIndex.from_frame(repository.need_areas(conn))
+        if origins:
+            candidates = queries.candidates(
+                conn,
+                origins,
+                territory,
+                per_origin=CANDIDATES_PER_ORIGIN,
+                cutoff_m=profile.proximity_cutoff_m,
+            )
+        else:
+            candidates = queries.territory_activities(conn, territory)
+    ranked = rank(candidates, need, profile, outcomes=asked, top=top)
+    if as_json:
+        print_json(
+            {
+                "territory": territory,
+                "profile": f"{profile.name} {profile.version}",
+                "outcomes": asked,
+                "recommendations": frame_records(ranked),
+            }
+        )
+        return
+    _print_ranking(ranked, f"{heading} in {territory} ({profile.name} {profile.version})")
+
+
+def _outcomes(text: str) -> list[str]:
+    asked = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in asked if t not in VOCABULARY]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown outcome(s) {', '.join(unknown)}; use: {', '.join(VOCABULARY)}"
+        )
+    return asked
+
+
+def _origins(
+    conn: Connection, postcode: str | None, supplier: int | None
+) -> tuple[list[queries.Origin], list[str], str]:
+    if postcode is not None:
+        placed = (
+            Geocoder(gazetteer_for(conn, [postcode]), repository.locator(conn))
+            .geocode(pd.Series([postcode]))
+            .iloc[0]
+        )
+        if placed["error"]:
+            raise InvalidInputError(placed["error"])
+        label = placed["postcode"]
+        if supplier is not None:
+            name, _, _ = queries.supplier_origins(conn, supplier)
+            label = f"{name}'s site at {label}"
+        origin = queries.Origin(label, float(placed["lat"]), float(placed["lon"]))
+        return [origin], [str(placed["territory_code"])], f"Near {label}"
+    if supplier is not None:
+        name, origins, territories = queries.supplier_origins(conn, supplier)
+        return origins, territories, f"Near {name}'s {len(origins)} site(s)"
+    return [], [], "Territory-wide"
+
+
+def _territory(given: str | None, found: list[str]) -> str:
+    if given:
+        return given
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise typer.BadParameter("give --postcode, --supplier or --territory")
+    raise InvalidInputError(
+        f"the sites lie in {len(found)} territories ({', '.join(found)}); choose one with "
+        "--territory"
+    )
+
+
+def _print_ranking(ranked: pd.DataFrame, title: str) -> None:
+    if ranked.empty:
+        console.print(f"{title}: no open activities within reach.")
+        return
+    table = Table(title=title, show_lines=True)
+    for column, justify in [
+        ("#", "right"),
+        ("Activity", "left"),
+        ("Score", "right"),
+        ("Why", "left"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for i, row in enumerate(ranked.itertuples(), start=1):
+        components = " ".join(
+            f"{c[:4]} {getattr(row, c):.2f}" for c in COMPONENTS if pd.notna(getattr(row, c))
+        )
+        table.add_row(
+            str(i), str(row.name), f"{row.total:.2f}", f"{row.reason}\n[dim]{components}[/dim]"
+        )
+    console.print(table)
+
+
+@weights_app.command("show")
+def weights_show(
+    territory: str = typer.Option(..., help="Territory code."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The weight profile the territory scores with (its own, or the standard one)."""
+    with open_engine() as engine, engine.connect() as conn:
+        queries.territory_id(conn, territory)
+        profile = queries.profile_for(conn, territory)
+    shares = {c: round(profile.weight(c), 4) for c in COMPONENTS}
+    data = {
+        "territory": territory,
+        "name": profile.name,
+        "version": profile.version,
+        "weights": shares,
+        "proximity_scale_m": profile.proximity_scale_m,
+        "proximity_cutoff_m": profile.proximity_cutoff_m,
+        "default_service_radius_m": profile.default_service_radius_m,
+    }
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"{territory}: {profile.name} {profile.version}")
+    for component, share in shares.items():
+        console.print(f"  {component:<18} {share:.0%}")
+    console.print(
+        f"  proximity decays over {profile.proximity_scale_m:,.0f} m, cut off at "
+        f"{profile.proximity_cutoff_m:,.0f} m; default area served "
+        f"{profile.default_service_radius_m:,.0f} m"
+    )
+
+
+@weights_app.command("set")
+def weights_set(
+    territory: str = typer.Option(..., help="Territory code."),
+    name: str = typer.Option(..., help="A name people will recognise, e.g. 'TVP 2027'."),
+    proximity: float = typer.Option(STANDARD.weights["proximity"]),
+    need: float = typer.Option(STANDARD.weights["need"]),
+    urgency: float = typer.Option(STANDARD.weights["urgency"]),
+    theme_fit: float = typer.Option(STANDARD.weights["theme_fit"]),
+    capacity_evidence: float = typer.Option(STANDARD.weights["capacity_evidence"]),
+    scale_m: float = typer.Option(STANDARD.proximity_scale_m, help="Proximity decay, metres."),
+    cutoff_m: float = typer.Option(STANDARD.proximity_cutoff_m, help="Proximity cut-off, metres."),
+) -> None:
+    """Give a territory its own weights (unset ones keep the standard values)."""
+    profile = WeightProfile(
+        name=name,
+        version="territory",
+        weights={
+            "proximity": proximity,
+            "need": need,
+            "urgency": urgency,
+            "theme_fit": theme_fit,
+            "capacity_evidence": capacity_evidence,
+        },
+        proximity_scale_m=scale_m,
+        proximity_cutoff_m=cutoff_m,
+    )
+    with open_engine() as engine, engine.begin() as conn:
+        queries.save_profile(conn, territory, profile)
+    console.print(f"{territory} now scores with {name}.")
+
+
+@weights_app.command("reset")
+def weights_reset(territory: str = typer.Option(..., help="Territory code.")) -> None:
+    """Hand the territory back to the published standard profile."""
+    with open_engine() as engine, engine.begin() as conn:
+        queries.reset_profile(conn, territory)
+    console.print(f"{territory} scores with the {STANDARD.name} profile again.")
+
+
+def impact(
+    activity: int = typer.Option(..., help="Activity id."),
+    value_set: Path | None = typer.Option(
+        None, help="A value-set folder of your own (default: the open, OGL-based set)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Estimate the frontline costs an activity avoids a year, by agency, as ranges.
+
+    Uses published unit costs uprated to a common price year and a documented assumptions
+    table (outcomes per person reached, deadweight, attribution) that a buyer can replace
+    with `--value-set`. Cashable savings are kept apart from wider economic and social
+    value. Needs the activity's people reached per year
+    (`dualimpact activities update ID --people-reached N`).
+    """
+    chosen = (
+        load_value_set(value_set)
+        if value_set
+        else open_value_set(get_settings().require_data_dir())
+    )
+    with open_engine() as engine, engine.connect() as conn:
+        row = registry_queries.activity_facts(conn, activity)
+    result = estimate(ActivityFacts(**row), chosen)
+    if as_json:
+        print_json(
+            {
+                "activity_id": result.activity_id,
+                "name": result.name,
+                "people_reached_per_year": result.people_reached_per_year,
+                "price_year": result.price_year,
+                "uprating": result.uprating,
+                "value_set": result.value_set,
+                "assumptions": result.assumptions_status,
+                "total": result.total._asdict(),
+                "cashable": result.cashable._asdict(),
+                "wider_value": result.wider_value._asdict(),
+                "by_agency": {k: v._asdict() for k, v in result.by_agency.items()},
+                "lines": frame_records(result.lines),
+                "notes": list(result.notes),
+                "attribution": result.attribution,
+            }
+        )
+        return
+    table = Table(title=f"{result.name}: avoided cost a year, {result.price_year} prices")
+    for column in ("Agency", "Low", "Central", "High"):
+        table.add_column(column, justify="left" if column == "Agency" else "right")
+    for agency, values in result.by_agency.items():
+        table.add_row(agency, *(f"£{v:,.0f}" for v in values))
+    table.add_row("[bold]Cashable[/bold]", *(f"£{v:,.0f}" for v in result.cashable))
+    table.add_row("[bold]Wider value[/bold]", *(f"£{v:,.0f}" for v in result.wider_value))
+    table.add_row("[bold]Total[/bold]", *(f"£{v:,.0f}" for v in result.total))
+    console.print(table)
+    for note in (result.uprating, f"Assumptions: {result.assumptions_status}.", *result.notes):
+        console.print(f"[dim]{note}[/dim]")
+    console.print(f"[dim]{result.attribution}[/dim]")
+
+
+def allocate_command(
+    territory: str = typer.Option(..., help="Territory code."),
+    pledges: Path = typer.Option(
+        ..., help="CSV of pledges: supplier, postcode, kind (money, hours, in_kind), amount."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Share pledges among the territory's activities to do the most need-weighted good.
+
+    A linear program (HiGHS) maximises need-weighted pounds delivered, within each pledge's
+    value, each activity's funding gap, a 25 km reach, and at least a quarter of each
+    pledge in the supplier's own area (10 km); the obvious greedy allocation is computed on
+    the same input and the gain printed beside it. Only activities with a known funding gap
+    can be allocated to (`dualimpact activities update ID --funding-gap N`).
+    """
+    frame = read_pledges(pledges)
+    with open_engine() as engine, engine.connect() as conn:
+        placed = Geocoder(gazetteer_for(conn, frame["postcode"]), repository.locator(conn))
+        located = placed.geocode(frame["postcode"])
+        need = NeedIndex.from_frame(repository.need_areas(conn))
+        activities = queries.fundable_activities(conn, territory)
+        profile = queries.profile_for(conn, territory)
+    bad = located["error"] != ""
+    if bad.any():
+        problems = [
+            f"row {i + 2}: {e}"
+            for i, e in zip(frame.index[bad], located["error"][bad], strict=True)
+        ]
+        raise DataFileError(pledges, problems)
+    if activities.empty:
+        raise InvalidInputError(
+            f"no activity in {territory} has a known funding gap; record gaps with "
+            "`dualimpact activities update ID --funding-gap N`"
+        )
+    served = served_need(activities, need, profile.default_service_radius_m)
+    x, y = to_bng(activities["lon"].to_numpy(float), activities["lat"].to_numpy(float))
+    targets = pd.DataFrame(
+        {
+            "activity_id": activities["activity_id"],
+            "gap": activities["funding_gap"],
+            "weight": served["need_score"],
+            "x": x,
+            "y": y,
+        }
+    )
+    px, py = to_bng(located["lon"].to_numpy(float), located["lat"].to_numpy(float))
+    offers = frame.assign(pledge_id=frame.index + 2, x=px, y=py)
+    best, greedy = compare(offers, targets)
+    names = dict(zip(activities["activity_id"], activities["name"], strict=True))
+    flows = best.flows.assign(activity=best.flows["activity_id"].map(names))
+    gain = (best.impact - greedy.impact) / greedy.impact if greedy.impact else float("nan")
+    summary = {
+        "territory": territory,
+        "pledges": len(offers),
+        "activities_with_gap": len(targets),
+        "lp": {
+            "impact": best.impact,
+            "shortfall_gbp": best.shortfall_gbp,
+            "unallocated_gbp": best.unallocated_gbp,
+        },
+        "greedy": {
+            "impact": greedy.impact,
+            "shortfall_gbp": greedy.shortfall_gbp,
+            "unallocated_gbp": greedy.unallocated_gbp,
+        },
+        "gain_over_greedy": gain,
+        "flows": frame_records(flows),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(
+        title=f"Allocation in {territory}: {len(offers)} pledges, "
+        f"{len(targets)} activities with a funding gap"
+    )
+    for column in ("Pledge (row)", "Supplier", "Activity", "£", "km"):
+        table.add_column(column, justify="right" if column in ("£", "km") else "left")
+    for row in flows.itertuples():
+        table.add_row(
+            str(row.pledge_id),
+            str(row.supplier_id),
+            str(row.activity),
+            f"{row.amount_gbp:,.0f}",
+            f"{row.distance_m / 1000:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"Need-weighted impact: {best.impact:,.0f} (linear program) vs {greedy.impact:,.0f} "
+        f"(greedy, pledge by pledge): {gain:+.1%}. Own-area shortfall £{best.shortfall_gbp:,.0f}"
+        f" vs £{greedy.shortfall_gbp:,.0f}; unallocated £{best.unallocated_gbp:,.0f}."
+    )
+
+
+def read_pledges(path: Path) -> pd.DataFrame:
+    """Pledges from a CSV: supplier, postcode, kind, amount (rows named as in the file)."""
+    if not path.is_file():
+        raise DataFileError(path, "file not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataFileError(path, f"cannot be read as a UTF-8 CSV: {exc}") from exc
+    missing = [c for c in ("supplier", "postcode", "kind", "amount") if c not in frame.columns]
+    if missing:
+        raise DataFileError(path, f"missing column(s): {', '.join(missing)}")
+    amount = pd.to_numeric(frame["amount"].str.replace(r"[£,\s]", "", regex=True), errors="coerce")
+    bad = amount.isna()
+    if bad.any():
+        raise DataFileError(
+            path,
+            [
+                f"row {i + 2}: amount {frame.at[i, 'amount']!r} is not a number"
+                for i in frame.index[bad]
+            ],
+        )
+    return pd.DataFrame(
+        {
+            "supplier_id": frame["supplier"],
+            "postcode": frame["postcode"],
+            "kind": frame["kind"].str.strip().str.lower(),
+            "amount": amount,
+        }
+    )

@@ -1,0 +1,105 @@
+"""Recommendations: which activities a supplier's SPO should back, ranked and explained.
+
+The candidates are the activities of the SPO's territory nearest to each origin (index-
+assisted, see :mod:`matching.queries`), or every open activity of the territory when there
+is no origin (a territory-wide tender, a community team's view). Each is scored with the
+territory's (or tender's) weight profile (:mod:`matching.score`) and the best pairs are
+returned with every component and the reasons in words. An activity near several sites is
+listed once, from the site where it scores best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import to_bng
+from geo.errors import InvalidInputError
+from matching.need import NeedIndex
+from matching.profiles import COMPONENTS, WeightProfile
+from matching.score import explain, score
+
+DEFAULT_TOP = 10
+# Candidates fetched per origin before scoring: far more than are shown, so that a needier
+# activity a little further away can still outrank a nearer one.
+CANDIDATES_PER_ORIGIN = 200
+
+RESULT_COLUMNS = [
+    "activity_id",
+    "name",
+    "origin",
+    "distance_m",
+    "total",
+    *COMPONENTS,
+    "reason",
+    "themes",
+    "status",
+    "closing_date",
+    "funding_gap",
+    "safeguarding",
+    "lat",
+    "lon",
+]
+
+
+def rank(
+    candidates: pd.DataFrame,
+    need: NeedIndex,
+    profile: WeightProfile,
+    *,
+    outcomes: Sequence[str] = (),
+    top: int = DEFAULT_TOP,
+    exclude: Collection[int] = (),
+    today: date | None = None,
+) -> pd.DataFrame:
+    """Score candidate pairs and keep the ``top`` activities, best first, with reasons.
+
+    Safeguarded activities keep their place in the ranking but never their point: the
+    distance is rounded to the kilometre and lat/lon are blanked.
+    """
+    if top < 1:
+        raise InvalidInputError(f"top must be at least 1 (got {top})")
+    candidates = candidates[~candidates["activity_id"].isin(list(exclude))]
+    if candidates.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    unique = candidates.drop_duplicates("activity_id").set_index("activity_id")
+    served = served_need(unique, need, profile.default_service_radius_m)
+    pairs = candidates.join(served, on="activity_id")
+    scored = score(pairs, profile, outcomes, today)
+    best = (
+        scored.sort_values(["total", "distance_m", "activity_id"], ascending=[False, True, True])
+        .drop_duplicates("activity_id")
+        .head(top)
+        .reset_index(drop=True)
+    )
+    safe = best["safeguarding"].astype(bool)
+    best.loc[safe, "distance_m"] = (best.loc[safe, "distance_m"] / 1000).round() * 1000
+    best.loc[safe, ["lat", "lon"]] = np.nan
+    best["reason"] = [explain(row, outcomes, today) for _, row in best.iterrows()]
+    return best[RESULT_COLUMNS]
+
+
+def served_need(activities: pd.DataFrame, need: NeedIndex, default_radius_m: float) -> pd.DataFrame:
+    """Catchment need of activities (``lon``, ``lat``, ``service_radius_m``, and
+    ``service_area`` polygons in EPSG:4326), indexed like ``activities``."""
+    x, y = to_bng(activities["lon"].to_numpy(float), activities["lat"].to_numpy(float))
+    radius = (
+        pd.to_numeric(activities["service_radius_m"], errors="coerce")
+        .fillna(default_radius_m)
+        .to_numpy(float)
+    )
+    areas = [
+        None if area is None else shapely.transform(area, _bng_xy, interleaved=False)
+        for area in activities["service_area"]
+    ]
+    served = need.served(x, y, radius, areas if any(a is not None for a in areas) else None)
+    served.index = activities.index
+    return served
+
+
+def _bng_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return to_bng(x, y)

@@ -34,3 +34,16 @@ class DataFileError(DualImpactError):
 
 class NotLoadedError(DualImpactError):
     """Data the command needs has not been loaded yet."""
+
+
+class AuthenticationError(DualImpactError):
+    """Who is asking is unknown: no, bad or expired credentials."""
+
+
+class PermissionDeniedError(DualImpactError):
+    """The person is known but may not do this."""
+
+
+class ConflictError(DualImpactError):
+    """The request clashes with the current state: an illegal transition, a promise beyond
+    an activity's need, or another request that got there first."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     CheckConstraint,
     Computed,
     Date,
@@ -30,11 +31,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from procurement.states import STATES
 from registry.themes import VOCABULARY
 
 NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")
 BOUNDARY_KINDS = ("territory", "need_area", "postcode")
-ORGANISATION_KINDS = ("provider", "supplier", "buyer")
+ORGANISATION_KINDS = ("provider", "supplier", "buyer", "operator")
+BUYER_KINDS = ("police", "council", "nhs", "fire", "criminal_justice")
+ROLES = ("buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin")
+COMMITMENT_KINDS = ("money", "volunteer_hours", "in_kind", "jobs")
 PRECISIONS = ("postcode", "sector", "district", "coordinates")
 ACTIVITY_STATUSES = ("active", "at_risk", "closed")
 THEME_SOURCES = ("classifier", "file", "override")
@@ -241,6 +246,11 @@ class Organisation(Base):
     __table_args__ = (
         UniqueConstraint("kind", "natural_key", name="uq_organisation_kind_key"),
         CheckConstraint(_in("kind", ORGANISATION_KINDS), name="ck_organisation_kind"),
+        CheckConstraint(
+            "(kind = 'buyer') = (buyer_kind IS NOT NULL) AND "
+            f"(buyer_kind IS NULL OR {_in('buyer_kind', BUYER_KINDS)})",
+            name="ck_organisation_buyer_kind",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -254,6 +264,7 @@ class Organisation(Base):
     sector: Mapped[str | None]
     is_sme: Mapped[bool | None]
     is_vcse: Mapped[bool | None]
+    buyer_kind: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -346,6 +357,200 @@ class WeightProfileRow(Base):
     proximity_scale_m: Mapped[float]
     proximity_cutoff_m: Mapped[float]
     default_service_radius_m: Mapped[float]
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrganisationTerritory(Base):
+    """The territories a buyer buys for."""
+
+    __tablename__ = "organisation_territory"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
     )
+    territory_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+
+
+class AppUser(Base):
+    """A person, in one organisation, with one role. Passwords are stored as Argon2 hashes."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="ck_app_user_role"),
+        CheckConstraint("email = lower(email)", name="ck_app_user_email_lower"),
+        UniqueConstraint("email", name="uq_app_user_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str]
+    name: Mapped[str]
+    password_hash: Mapped[str]
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Tender(Base):
+    """A buyer's contract opportunity: where, how big, what social value it asks for."""
+
+    __tablename__ = "tender"
+    __table_args__ = (
+        CheckConstraint("contract_value_gbp > 0", name="ck_tender_value"),
+        CheckConstraint("social_value_weighting_pct BETWEEN 0 AND 100", name="ck_tender_weighting"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    territory_code: Mapped[str] = mapped_column(String(9), index=True)
+    title: Mapped[str]
+    contract_value_gbp: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    social_value_weighting_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    outcomes: Mapped[list[str]] = mapped_column(ARRAY(String))
+    bid_deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contract_start: Mapped[date] = mapped_column(Date)
+    ocid: Mapped[str | None]
+    created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TenderLocation(Base):
+    """Where the contract is delivered (its sites), for geographic alignment."""
+
+    __tablename__ = "tender_location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str]
+    geom: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+
+
+class Spo(Base):
+    """A Social Purchase Order: a supplier's bid-time link to activities in a territory."""
+
+    __tablename__ = "spo"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATES), name="ck_spo_status"),
+        CheckConstraint(
+            "score_override IS NULL OR override_reason IS NOT NULL",
+            name="ck_spo_override_reason",
+        ),
+        Index(
+            "uq_spo_one_award_per_tender",
+            "tender_id",
+            unique=True,
+            postgresql_where=text("status IN ('awarded', 'delivering', 'completed')"),
+        ),
+        Index(
+            "uq_spo_one_bid_per_supplier",
+            "tender_id",
+            "supplier_id",
+            unique=True,
+            postgresql_where=text("status NOT IN ('withdrawn', 'lapsed')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), server_default="draft")
+    summary: Mapped[str | None]
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    score_components: Mapped[dict[str, float] | None] = mapped_column(JSONB)
+    score_rubric: Mapped[str | None]
+    score_override: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    override_reason: Mapped[str | None]
+    created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    awarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SpoCommitment(Base):
+    """What an SPO commits to one activity: what, how much, where, for whom, by when."""
+
+    __tablename__ = "spo_commitment"
+    __table_args__ = (
+        CheckConstraint(_in("kind", COMMITMENT_KINDS), name="ck_spo_commitment_kind"),
+        CheckConstraint("quantity > 0", name="ck_spo_commitment_quantity"),
+        CheckConstraint("value_gbp >= 0", name="ck_spo_commitment_value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spo_id: Mapped[int] = mapped_column(ForeignKey("spo.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    value_gbp: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    what: Mapped[str]
+    where_text: Mapped[str]
+    for_whom: Mapped[str]
+    by_when: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SpoVariation(Base):
+    """A recorded change to an awarded commitment (awarded commitments are never edited)."""
+
+    __tablename__ = "spo_variation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spo_id: Mapped[int] = mapped_column(ForeignKey("spo.id"))
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("spo_commitment.id"))
+    changes: Mapped[dict[str, object]] = mapped_column(JSONB)
+    reason: Mapped[str]
+    created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SpoDelivery(Base):
+    """A delivery claim against a commitment: the supplier claims, the provider confirms or
+    disputes, the buyer signs off."""
+
+    __tablename__ = "spo_delivery"
+    __table_args__ = (
+        CheckConstraint(
+            _in("provider_status", ("pending", "confirmed", "disputed")),
+            name="ck_spo_delivery_provider_status",
+        ),
+        CheckConstraint(
+            "money_paid_gbp >= 0 AND hours_given >= 0 AND people_reached >= 0",
+            name="ck_spo_delivery_amounts",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("spo_commitment.id"), index=True)
+    money_paid_gbp: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default="0")
+    hours_given: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    people_reached: Mapped[int] = mapped_column(server_default="0")
+    evidence_links: Mapped[list[str]] = mapped_column(ARRAY(String), server_default="{}")
+    note: Mapped[str | None]
+    claimed_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    provider_status: Mapped[str] = mapped_column(String(10), server_default="pending")
+    provider_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    provider_note: Mapped[str | None]
+    signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained per SPO: each event carries the hash of the one before."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("spo_id", "seq", name="uq_audit_event_spo_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    spo_id: Mapped[int] = mapped_column(ForeignKey("spo.id"))
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    action: Mapped[str]
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str | None]
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -6,6 +6,7 @@ and the API factory can pass their own.
 
 from __future__ import annotations
 
+import secrets
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(default_factory=_default_data_dir)
     local_db_dir: Path = PROJECT_ROOT / ".dualimpact" / "pgdata"
+    # Signs access tokens. Set DUALIMPACT_SECRET_KEY in production; without it a random key
+    # is kept in .dualimpact/secret_key (tokens survive restarts of this installation only).
+    secret_key: str | None = None
+    token_minutes: int = 30
     # Where `dualimpact load ...` writes the rows it rejected from the shared files.
     import_errors_dir: Path = PROJECT_ROOT / ".dualimpact" / "import-errors"
     # Derived from the data folder unless set, so two clones on one machine do not collide.
@@ -62,6 +67,17 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The database URL with the psycopg 3 driver spelled out."""
         return normalise_database_url(self.database_url or self.local_database_url)
+
+    def signing_key(self) -> str:
+        """The key that signs access tokens (created once, kept private, when not set)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.local_db_dir.parent / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def require_data_dir(self) -> Path:
         """The data directory, or a clear error saying how to set it."""

@@ -1,0 +1,1 @@
+"""Organisations' people: users, roles, passwords and access tokens."""

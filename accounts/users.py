@@ -1,0 +1,196 @@
+"""Organisations and their people: create, authenticate, look up.
+
+Each user belongs to one organisation and has one role; the role must fit the kind of
+organisation (a buyer's staff are buyer leads or evaluators, a supplier's are suppliers, a
+provider's are providers, the platform operator's are admins; anyone may be an analyst,
+read-only). Passwords are hashed with Argon2 (argon2-cffi), never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, text
+
+from geo.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from geo.schema import BUYER_KINDS, ROLES
+
+ROLES_BY_KIND = {
+    "buyer": {"buyer_lead", "buyer_evaluator", "analyst"},
+    "supplier": {"supplier", "analyst"},
+    "provider": {"provider", "analyst"},
+    "operator": {"admin", "analyst"},
+}
+MIN_PASSWORD = 12
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: str
+    organisation_id: int
+    organisation_kind: str
+    organisation_name: str
+    territories: tuple[str, ...] = ()
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role in ("buyer_lead", "buyer_evaluator")
+
+
+def create_organisation(
+    conn: Connection,
+    kind: str,
+    name: str,
+    *,
+    buyer_kind: str | None = None,
+    territories: Sequence[str] = (),
+) -> int:
+    """A buyer (with its kind and the territories it buys for), supplier, provider or the
+    platform operator. Returns its id."""
+    if kind not in ROLES_BY_KIND:
+        raise InvalidInputError(
+            f"organisation kind {kind!r} must be one of {', '.join(ROLES_BY_KIND)}"
+        )
+    if (kind == "buyer") != (buyer_kind is not None):
+        raise InvalidInputError("a buyer needs --buyer-kind, and only a buyer has one")
+    if buyer_kind is not None and buyer_kind not in BUYER_KINDS:
+        raise InvalidInputError(
+            f"buyer kind {buyer_kind!r} must be one of {', '.join(BUYER_KINDS)}"
+        )
+    if not name.strip():
+        raise InvalidInputError("organisation name is empty")
+    for code in territories:
+        known = conn.execute(text("SELECT 1 FROM territory WHERE code = :c"), {"c": code}).first()
+        if known is None:
+            raise NotFoundError(f"unknown territory {code!r}")
+    organisation_id: int = conn.execute(
+        text(
+            """
+            INSERT INTO organisation (kind, natural_key, name, name_key, buyer_kind)
+            VALUES (:kind, :key, :name, lower(:name), :buyer_kind)
+            ON CONFLICT (kind, natural_key) DO UPDATE SET buyer_kind = EXCLUDED.buyer_kind
+            RETURNING id
+            """
+        ),
+        {
+            "kind": kind,
+            "key": f"account:{name.strip().lower()}",
+            "name": name.strip(),
+            "buyer_kind": buyer_kind,
+        },
+    ).scalar_one()
+    for code in territories:
+        conn.execute(
+            text("INSERT INTO organisation_territory VALUES (:id, :code) ON CONFLICT DO NOTHING"),
+            {"id": organisation_id, "code": code},
+        )
+    return organisation_id
+
+
+def create_user(
+    conn: Connection, email: str, name: str, password: str, organisation_id: int, role: str
+) -> int:
+    """A new user; the role must fit the organisation's kind. Returns the user id."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise InvalidInputError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise InvalidInputError(f"role {role!r} must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(f"the password must have at least {MIN_PASSWORD} characters")
+    kind = conn.execute(
+        text("SELECT kind FROM organisation WHERE id = :id"), {"id": organisation_id}
+    ).scalar()
+    if kind is None:
+        raise NotFoundError(f"no organisation with id {organisation_id}")
+    if role not in ROLES_BY_KIND[kind]:
+        raise InvalidInputError(
+            f"a {kind} organisation's people can be {', '.join(sorted(ROLES_BY_KIND[kind]))}, "
+            f"not {role}"
+        )
+    taken = conn.execute(text("SELECT 1 FROM app_user WHERE email = :e"), {"e": email}).first()
+    if taken:
+        raise ConflictError(f"a user with email {email} already exists")
+    user_id: int = conn.execute(
+        text(
+            """
+            INSERT INTO app_user (email, name, password_hash, organisation_id, role)
+            VALUES (:email, :name, :hash, :organisation_id, :role) RETURNING id
+            """
+        ),
+        {
+            "email": email,
+            "name": name.strip() or email,
+            "hash": _hasher.hash(password),
+            "organisation_id": organisation_id,
+            "role": role,
+        },
+    ).scalar_one()
+    return user_id
+
+
+def authenticate(conn: Connection, email: str, password: str) -> User:
+    """The user with these credentials; the same error whether the email or the password
+    is wrong, so that accounts cannot be discovered."""
+    row = conn.execute(
+        text("SELECT id, password_hash FROM app_user WHERE email = :e AND active"),
+        {"e": email.strip().lower()},
+    ).one_or_none()
+    try:
+        if row is None:
+            raise VerificationError
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationError("wrong email or password") from None
+    return get_user(conn, row.id)
+
+
+def get_user(conn: Connection, user_id: int) -> User:
+    row = conn.execute(
+        text(
+            """
+            SELECT u.id, u.email, u.name, u.role, u.organisation_id, o.kind, o.name AS org,
+                   coalesce(array_agg(ot.territory_code) FILTER (WHERE ot.territory_code
+                       IS NOT NULL), '{}') AS territories
+            FROM app_user u JOIN organisation o ON o.id = u.organisation_id
+            LEFT JOIN organisation_territory ot ON ot.organisation_id = o.id
+            WHERE u.id = :id AND u.active
+            GROUP BY u.id, o.id
+            """
+        ),
+        {"id": user_id},
+    ).one_or_none()
+    if row is None:
+        raise AuthenticationError("this account no longer exists or is disabled")
+    return User(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        organisation_id=row.organisation_id,
+        organisation_kind=row.kind,
+        organisation_name=row.org,
+        territories=tuple(sorted(row.territories)),
+    )
+
+
+def require_role(user: User, roles: Sequence[str], action: str) -> None:
+    """Refuse ``action`` unless the user has one of ``roles``."""
+    if user.role not in roles:
+        allowed = " or ".join(r.replace("_", " ") for r in roles)
+        raise PermissionDeniedError(f"only a {allowed} can {action}")

@@ -82,7 +82,7 @@ def create_organisation(
         text(
             """
             INSERT INTO organisation (kind, natural_key, name, name_key, buyer_kind)
-            VALUES (:kind, :key, :name, lower(:name), :buyer_kind)
+            VALUES (:kind, :key, :name, :name_key, :buyer_kind)
             ON CONFLICT (kind, natural_key) DO UPDATE SET buyer_kind = EXCLUDED.buyer_kind
             RETURNING id
             """
@@ -91,6 +91,7 @@ def create_organisation(
             "kind": kind,
             "key": f"account:{name.strip().lower()}",
             "name": name.strip(),
+            "name_key": name.strip().lower(),
             "buyer_kind": buyer_kind,
         },
     ).scalar_one()

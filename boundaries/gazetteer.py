@@ -25,11 +25,14 @@ from boundaries.sources import PostcodeGeneration
 from geo import postcodes
 from geo.bulk import copy_table, read_query
 from geo.crs import to_bng
-from geo.errors import DataFileError, NotLoadedError
-from geo.geocode import Gazetteer
+from geo.errors import DataFileError, InvalidInputError, NotLoadedError
+from geo.geocode import Gazetteer, Geocoder
 
 Step = Callable[[str], None]
-_NO_POSTCODES = "No postcodes loaded yet: run `dualimpact load postcodes` (or `make demo`)."
+_NO_POSTCODES = (
+    "No postcodes placed on the current boundaries: run `dualimpact load postcodes` "
+    "(or `make demo`)."
+)
 
 _PLACE_SCHEMA = pa.schema(
     [
@@ -144,10 +147,13 @@ def read_gazetteer(conn: Connection) -> Gazetteer:
 
 def gazetteer_for(conn: Connection, raw_postcodes: Sequence[object] | pd.Series) -> Gazetteer:
     """Just the gazetteer rows these postcodes could need (exact, sector, district)."""
-    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM postcode_district)")).scalar():
-        raise NotLoadedError(_NO_POSTCODES)
     parsed = postcodes.parse(pd.Series(list(raw_postcodes), dtype=object))
     wanted = parsed.postcode[parsed.postcode != ""]
+    if (
+        not wanted.empty
+        and not conn.execute(text("SELECT EXISTS (SELECT 1 FROM postcode_district)")).scalar()
+    ):
+        raise NotLoadedError(_NO_POSTCODES)
     return Gazetteer.from_frames(
         _table(conn, "postcode_unit", "postcode", wanted.unique().tolist()),
         _table(conn, "postcode_sector", "sector", postcodes.sector_of(wanted).unique().tolist()),
@@ -165,10 +171,9 @@ def _table(conn: Connection, table: str, key: str, only: list[str] | None) -> pd
         LEFT JOIN need_area n ON n.id = p.need_area_id
         {"" if only is None else f"WHERE p.{key} = ANY(%s)"}
     """
-    frame = read_query(conn, query, _PLACE_SCHEMA, None if only is None else (only,)).to_pandas()
-    if only is None and frame.empty:
+    if only is None and "postcode" not in generations.current(conn):
         raise NotLoadedError(_NO_POSTCODES)
-    return frame
+    return read_query(conn, query, _PLACE_SCHEMA, None if only is None else (only,)).to_pandas()
 
 
 def _read_units(source: PostcodeGeneration) -> pd.DataFrame:
@@ -292,3 +297,65 @@ def _report(conn: Connection, *, unchanged: bool) -> PostcodeLoadReport:
     ).one()
     units, outside, snapped, sectors, districts = row
     return PostcodeLoadReport(units, outside, snapped, sectors, districts, unchanged)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one postcode is: its normalised form, point, precision, territory, need area."""
+
+    postcode: str
+    lat: float
+    lon: float
+    precision: str
+    territory_code: str
+    need_area_code: str | None
+
+
+_PLACE_ONE = """
+    SELECT p.precision, p.lon, p.lat, t.code AS territory_code, n.code AS need_area_code
+    FROM (
+        SELECT 0 AS rank, 'postcode' AS precision, lon, lat, territory_id, need_area_id
+        FROM postcode_unit WHERE postcode = :postcode
+        UNION ALL
+        SELECT 1, 'sector', lon, lat, territory_id, need_area_id
+        FROM postcode_sector WHERE sector = :sector
+        UNION ALL
+        SELECT 2, 'district', lon, lat, territory_id, need_area_id
+        FROM postcode_district WHERE district = :district
+    ) p
+    LEFT JOIN territory t ON t.id = p.territory_id
+    LEFT JOIN need_area n ON n.id = p.need_area_id
+    ORDER BY p.rank LIMIT 1
+"""
+
+
+def place_postcode(conn: Connection, raw: str) -> Place:
+    """One postcode placed (exact, else sector, else district), or a clear error why not.
+
+    A well-formed postcode found in a territory is answered by one indexed query (the API
+    does this on every request); anything else takes the full geocoder, for its reasons.
+    """
+    compact = "".join(str(raw).split()).upper()
+    if not postcodes.reason(compact):
+        unit = f"{compact[:-3]} {compact[-3:]}"
+        row = (
+            conn.execute(
+                text(_PLACE_ONE),
+                {"postcode": unit, "sector": unit[:-2], "district": compact[:-3]},
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is not None and row["territory_code"] is not None:
+            return Place(postcode=unit, **row)
+    placed = Geocoder(gazetteer_for(conn, [raw]), None).geocode(pd.Series([raw])).iloc[0]
+    if placed["error"]:
+        raise InvalidInputError(f"postcode {raw!r}: {placed['error']}")
+    return Place(
+        postcode=str(placed["postcode"]),
+        lat=float(placed["lat"]),
+        lon=float(placed["lon"]),
+        precision=str(placed["precision"]),
+        territory_code=str(placed["territory_code"]),
+        need_area_code=None if pd.isna(placed["need_area_code"]) else str(placed["need_area_code"]),
+    )

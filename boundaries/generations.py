@@ -78,3 +78,10 @@ def make_current(conn: Connection, kind: str, set_id: int) -> None:
         params,
     )
     conn.execute(text("UPDATE boundary_set SET is_current = true WHERE id = :set_id"), params)
+
+
+def retire(conn: Connection, kind: str) -> None:
+    """No generation of ``kind`` is current any more (it was built on older boundaries)."""
+    conn.execute(
+        text("UPDATE boundary_set SET is_current = false WHERE kind = :kind"), {"kind": kind}
+    )

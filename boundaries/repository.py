@@ -6,12 +6,15 @@ DataFrames, never rows.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
 from boundaries.locate import Locator
-from geo.errors import NotLoadedError
+from geo.errors import NotFoundError, NotLoadedError
 
 _NOT_LOADED = "No {what} loaded yet: run `dualimpact load geography` (or `make demo`) first."
 
@@ -112,3 +115,27 @@ def territories_overview(conn: Connection) -> pd.DataFrame:
     shares = ["deprived_share", "national_deprived_share"]
     frame[shares] = frame[shares].fillna(0.0)
     return frame
+
+
+def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -> dict[str, Any]:
+    """A current territory's boundary as GeoJSON, simplified in British National Grid
+    metres (200 m keeps a territory well under 100 kB), with its bounding box."""
+    row = conn.execute(
+        text(
+            """
+            SELECT ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(
+                       ST_Transform(t.geom, 27700), :tolerance), 4326), 5) AS outline,
+                   ST_XMin(t.geom) AS west, ST_YMin(t.geom) AS south,
+                   ST_XMax(t.geom) AS east, ST_YMax(t.geom) AS north
+            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            WHERE t.code = :code
+            """
+        ),
+        {"code": code, "tolerance": tolerance_m},
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"unknown territory {code!r} (codes look like E23000029)")
+    return {
+        "geometry": json.loads(row.outline),
+        "bbox": [round(v, 5) for v in (row.west, row.south, row.east, row.north)],
+    }

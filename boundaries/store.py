@@ -24,6 +24,9 @@ from geo.bulk import copy_rows
 from geo.errors import DataFileError
 
 Step = Callable[[str], None]
+# Re-places what depends on the boundaries (activities, sites...) inside the same
+# transaction, before boundaries that no longer exist are removed. Returns how many moved.
+Replace = Callable[[Connection], int]
 
 # Pieces of at most this many vertices keep PostGIS point-in-polygon fast (MapIt's trick).
 SUBDIVIDE_MAX_VERTICES = 256
@@ -36,6 +39,7 @@ class LoadReport:
     need_areas: int
     need_areas_snapped: int
     unchanged: bool
+    replaced: int = 0
 
 
 def load_geography(
@@ -45,8 +49,14 @@ def load_geography(
     *,
     force: bool = False,
     step: Step = lambda _: None,
+    replace: Replace = lambda _: 0,
 ) -> LoadReport:
-    """Load one territory generation and one need-area generation, in one transaction."""
+    """Load one territory generation and one need-area generation, in one transaction.
+
+    When the boundaries change, ``replace`` re-places the records that point at them, and
+    the postcode gazetteer (placed against the old boundaries) stops being current until
+    ``dualimpact load postcodes`` places it again.
+    """
     step("Reading territories")
     territory_frame = read_territories(territories.path)
     territory_sha = file_sha256(territories.path)
@@ -71,11 +81,10 @@ def load_geography(
 
     with engine.begin() as conn:
         generations.lock(conn, "load_geography")
-        if (
-            not force
-            and generations.is_current(conn, territories, territory_sha)
-            and generations.is_current(conn, need_areas, need_sha)
-        ):
+        same = generations.is_current(conn, territories, territory_sha) and generations.is_current(
+            conn, need_areas, need_sha
+        )
+        if same and not force:
             return _report(conn, unchanged=True, snapped=0)
 
         step("Writing territories")
@@ -86,11 +95,15 @@ def load_geography(
         step("Writing need areas")
         need_set = generations.upsert(conn, need_areas, need_sha, len(need_frame))
         _write_need_areas(conn, need_set, territory_set, need_frame)
-        _delete_stale_territories(conn, territory_set)
         generations.make_current(conn, territories.kind, territory_set)
         generations.make_current(conn, need_areas.kind, need_set)
+        if not same:  # a forced reload of the same boundaries keeps the gazetteer valid
+            generations.retire(conn, "postcode")
+        step("Re-placing records on the new boundaries")
+        replaced = replace(conn)
+        _delete_stale(conn, need_set, territory_set)
         snapped = int((need_frame["territory_method"] != "contains").sum())
-        return _report(conn, unchanged=False, snapped=snapped)
+        return _report(conn, unchanged=False, snapped=snapped, replaced=replaced)
 
 
 def _write_territories(conn: Connection, set_id: int, frame: gpd.GeoDataFrame) -> None:
@@ -212,6 +225,11 @@ def _write_need_areas(
         ),
         {"set_id": set_id, "territory_set": territory_set},
     )
+
+
+def _delete_stale(conn: Connection, need_set: int, territory_set: int) -> None:
+    """Drop need areas and territories of these generations that the new files no longer
+    have (the records that pointed at them were re-placed first)."""
     conn.execute(
         text(
             """
@@ -219,12 +237,8 @@ def _write_need_areas(
               AND NOT EXISTS (SELECT 1 FROM need_area_in i WHERE i.code = n.code)
             """
         ),
-        {"set_id": set_id},
+        {"set_id": need_set},
     )
-
-
-def _delete_stale_territories(conn: Connection, set_id: int) -> None:
-    """Drop territories of this generation that the new file no longer has."""
     conn.execute(
         text(
             """
@@ -232,11 +246,11 @@ def _delete_stale_territories(conn: Connection, set_id: int) -> None:
               AND NOT EXISTS (SELECT 1 FROM territory_in i WHERE i.code = t.code)
             """
         ),
-        {"set_id": set_id},
+        {"set_id": territory_set},
     )
 
 
-def _report(conn: Connection, *, unchanged: bool, snapped: int) -> LoadReport:
+def _report(conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 0) -> LoadReport:
     counts = conn.execute(
         text(
             """
@@ -256,4 +270,5 @@ def _report(conn: Connection, *, unchanged: bool, snapped: int) -> LoadReport:
         need_areas=counts[2],
         need_areas_snapped=snapped,
         unchanged=unchanged,
+        replaced=replaced,
     )

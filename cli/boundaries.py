@@ -16,16 +16,18 @@ from boundaries.store import load_geography
 from cli.common import (
     console,
     err_console,
-    frame_records,
     json_text,
     open_engine,
     print_json,
     steps,
+    writable,
 )
 from geo import attribution
 from geo.errors import DataFileError, InvalidInputError
+from geo.jsonable import records as frame_records
 from geo.settings import get_settings
-from registry import queries
+from registry import placement, queries
+from registry.readers import read_table
 
 LOCATE_COLUMNS = [
     "territory_code",
@@ -36,7 +38,7 @@ LOCATE_COLUMNS = [
     "need_area_uk_decile",
     "error",
 ]
-LOAD_STEPS = 7
+LOAD_STEPS = 8
 
 
 def load_geography_command(
@@ -64,7 +66,12 @@ def load_geography_command(
 
     with open_engine() as engine, steps("Loading geography", LOAD_STEPS) as step:
         report = load_geography(
-            engine, territory_generation, need_generation, force=force, step=step
+            engine,
+            territory_generation,
+            need_generation,
+            force=force,
+            step=step,
+            replace=placement.replace,
         )
     if report.unchanged:
         console.print("Geography already loaded from these files: nothing changed.")
@@ -78,6 +85,11 @@ def load_geography_command(
         )
         + "."
     )
+    if not report.unchanged:
+        console.print(
+            f"{report.replaced:,} activities and supplier sites re-placed on these boundaries. "
+            "Place the postcode gazetteer on them with `dualimpact load postcodes`."
+        )
 
 
 def locate(
@@ -120,6 +132,7 @@ def locate(
             _print_point(lat, lon, result)
         return
 
+    writable(output)
     rows = _read_points_csv(file, lat_column, lon_column)
     located = locator.locate(rows[lat_column].to_numpy(), rows[lon_column].to_numpy())
     out = pd.concat([rows, located[LOCATE_COLUMNS]], axis=1)
@@ -202,18 +215,7 @@ def _print_point(lat: float | None, lon: float | None, result: pd.Series) -> Non
 
 
 def _read_points_csv(path: Path, lat_column: str, lon_column: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataFileError(path, "file not found")
-    try:
-        rows = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            path, f"is not UTF-8 text ({exc.reason}); save it as UTF-8 CSV"
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise DataFileError(path, "is empty; expected a header with lat and lon columns") from exc
-    except pd.errors.ParserError as exc:
-        raise DataFileError(path, f"is not a valid CSV: {exc}") from exc
+    rows = read_table(path, "csv").frame
     missing = [c for c in (lat_column, lon_column) if c not in rows.columns]
     if missing:
         raise DataFileError(
@@ -221,10 +223,7 @@ def _read_points_csv(path: Path, lat_column: str, lon_column: str) -> pd.DataFra
             f"missing column(s) {', '.join(missing)}; found {', '.join(rows.columns)} "
             "(use --lat-column/--lon-column)",
         )
-    clash = [c for c in LOCATE_COLUMNS if c in rows.columns]
-    if clash:
-        rows = rows.drop(columns=clash)
-    return rows
+    return rows.drop(columns=[c for c in LOCATE_COLUMNS if c in rows.columns])
 
 
 def _generation(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import typer
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db, matching, registry
+from cli import boundaries, db, matching, procurement, registry
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -28,6 +28,10 @@ class _Commands(TyperGroup):
             if getattr(exc.orig, "sqlstate", None) != "42P01":  # undefined table
                 raise
             _fail("the database has no schema yet: run `dualimpact db upgrade`.")
+        except (DataError, IntegrityError) as exc:
+            # Last resort: a value the checks above missed, refused by the database itself.
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            _fail(f"the database refused a value ({detail}); nothing was changed.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -63,6 +67,9 @@ app.command("recommend")(matching.recommend)
 app.command("impact")(matching.impact)
 app.command("allocate")(matching.allocate_command)
 app.add_typer(matching.weights_app, name="weights")
+app.add_typer(procurement.users_app, name="users")
+app.add_typer(procurement.audit_app, name="audit")
+app.command("serve")(procurement.serve)
 
 
 @app.command()

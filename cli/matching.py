@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
 
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for
-from cli.common import console, frame_records, open_engine, print_json
+from cli.common import console, open_engine, print_json
 from geo.crs import to_bng
 from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
+from geo.jsonable import records as frame_records
 from geo.settings import get_settings
-from matching import queries
+from matching import near, queries
 from matching.allocate import compare
 from matching.impact import ActivityFacts, estimate, load_value_set, open_value_set
 from matching.need import NeedIndex
 from matching.profiles import COMPONENTS, STANDARD, WeightProfile
-from matching.recommend import CANDIDATES_PER_ORIGIN, rank, served_need
+from matching.recommend import served_need
+from registry import privacy
 from registry import queries as registry_queries
+from registry.readers import read_table
 from registry.themes import VOCABULARY
 
 weights_app = typer.Typer(help="Show or set a territory's score weights.", no_args_is_help=True)
@@ -48,80 +51,29 @@ def recommend(
     gap, closing date), theme fit and capacity/evidence, weighted by the territory's
     profile (`dualimpact weights show`).
     """
-    asked = _outcomes(outcomes)
     with open_engine() as engine, engine.connect() as conn:
-        origins, territories, heading = _origins(conn, postcode, supplier)
-        territory = _territory(territory, territories)
-        profile = queries.profile_for(conn, territory)
         need = NeedIndex.from_frame(repository.need_areas(conn))
-        if origins:
-            candidates = queries.candidates(
-                conn,
-                origins,
-                territory,
-                per_origin=CANDIDATES_PER_ORIGIN,
-                cutoff_m=profile.proximity_cutoff_m,
-            )
-        else:
-            candidates = queries.territory_activities(conn, territory)
-    ranked = rank(candidates, need, profile, outcomes=asked, top=top)
+        found = near.recommend(
+            conn,
+            need,
+            postcode=postcode,
+            supplier=supplier,
+            territory=territory,
+            outcomes=outcomes.split(","),
+            top=top,
+        )
+    ranked, profile = found.ranked, found.profile
     if as_json:
         print_json(
             {
-                "territory": territory,
+                "territory": found.territory,
                 "profile": f"{profile.name} {profile.version}",
-                "outcomes": asked,
+                "outcomes": found.outcomes,
                 "recommendations": frame_records(ranked),
             }
         )
         return
-    _print_ranking(ranked, f"{heading} in {territory} ({profile.name} {profile.version})")
-
-
-def _outcomes(text: str) -> list[str]:
-    asked = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in asked if t not in VOCABULARY]
-    if unknown:
-        raise InvalidInputError(
-            f"unknown outcome(s) {', '.join(unknown)}; use: {', '.join(VOCABULARY)}"
-        )
-    return asked
-
-
-def _origins(
-    conn: Connection, postcode: str | None, supplier: int | None
-) -> tuple[list[queries.Origin], list[str], str]:
-    if postcode is not None:
-        placed = (
-            Geocoder(gazetteer_for(conn, [postcode]), repository.locator(conn))
-            .geocode(pd.Series([postcode]))
-            .iloc[0]
-        )
-        if placed["error"]:
-            raise InvalidInputError(placed["error"])
-        label = placed["postcode"]
-        if supplier is not None:
-            name, _, _ = queries.supplier_origins(conn, supplier)
-            label = f"{name}'s site at {label}"
-        origin = queries.Origin(label, float(placed["lat"]), float(placed["lon"]))
-        return [origin], [str(placed["territory_code"])], f"Near {label}"
-    if supplier is not None:
-        name, origins, territories = queries.supplier_origins(conn, supplier)
-        return origins, territories, f"Near {name}'s {len(origins)} site(s)"
-    return [], [], "Territory-wide"
-
-
-def _territory(given: str | None, found: list[str]) -> str:
-    if given:
-        return given
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise typer.BadParameter("give --postcode, --supplier or --territory")
-    raise InvalidInputError(
-        f"the sites lie in {len(found)} territories ({', '.join(found)}); choose one with "
-        "--territory"
-    )
+    _print_ranking(ranked, f"{found.heading} ({profile.name} {profile.version})")
 
 
 def _print_ranking(ranked: pd.DataFrame, title: str) -> None:
@@ -296,11 +248,11 @@ def allocate_command(
         need = NeedIndex.from_frame(repository.need_areas(conn))
         activities = queries.fundable_activities(conn, territory)
         profile = queries.profile_for(conn, territory)
-    bad = located["error"] != ""
+    bad = (located["error"] != "").to_numpy()
     if bad.any():
         problems = [
-            f"row {i + 2}: {e}"
-            for i, e in zip(frame.index[bad], located["error"][bad], strict=True)
+            f"row {row}: {error}"
+            for row, error in zip(frame["row"][bad], located["error"][bad], strict=True)
         ]
         raise DataFileError(pledges, problems)
     if activities.empty:
@@ -320,10 +272,16 @@ def allocate_command(
         }
     )
     px, py = to_bng(located["lon"].to_numpy(float), located["lat"].to_numpy(float))
-    offers = frame.assign(pledge_id=frame.index + 2, x=px, y=py)
+    offers = frame.assign(pledge_id=frame["row"], x=px, y=py)
     best, greedy = compare(offers, targets)
     names = dict(zip(activities["activity_id"], activities["name"], strict=True))
-    flows = best.flows.assign(activity=best.flows["activity_id"].map(names))
+    safe = dict(zip(activities["activity_id"], activities["safeguarding"], strict=True))
+    flows = privacy.redact(
+        best.flows.assign(
+            activity=best.flows["activity_id"].map(names),
+            safeguarding=best.flows["activity_id"].map(safe),
+        )
+    ).drop(columns="safeguarding")
     gain = (best.impact - greedy.impact) / greedy.impact if greedy.impact else float("nan")
     summary = {
         "territory": territory,
@@ -369,23 +327,19 @@ def allocate_command(
 
 def read_pledges(path: Path) -> pd.DataFrame:
     """Pledges from a CSV: supplier, postcode, kind, amount (rows named as in the file)."""
-    if not path.is_file():
-        raise DataFileError(path, "file not found")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataFileError(path, f"cannot be read as a UTF-8 CSV: {exc}") from exc
+    table = read_table(path, "csv")
+    frame = table.frame
     missing = [c for c in ("supplier", "postcode", "kind", "amount") if c not in frame.columns]
     if missing:
         raise DataFileError(path, f"missing column(s): {', '.join(missing)}")
     amount = pd.to_numeric(frame["amount"].str.replace(r"[£,\s]", "", regex=True), errors="coerce")
-    bad = amount.isna()
+    bad = ~np.isfinite(amount.to_numpy(dtype=float))
     if bad.any():
         raise DataFileError(
             path,
             [
-                f"row {i + 2}: amount {frame.at[i, 'amount']!r} is not a number"
-                for i in frame.index[bad]
+                f"row {row}: amount {value!r} is not a number"
+                for row, value in zip(table.row[bad], frame["amount"][bad], strict=True)
             ],
         )
     return pd.DataFrame(
@@ -394,5 +348,6 @@ def read_pledges(path: Path) -> pd.DataFrame:
             "postcode": frame["postcode"],
             "kind": frame["kind"].str.strip().str.lower(),
             "amount": amount,
+            "row": table.row,
         }
     )

@@ -12,13 +12,14 @@ import typer
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for, load_postcodes, read_gazetteer
 from boundaries.sources import postcodes_2025
-from cli.common import console, err_console, open_engine, print_json, steps
+from cli.common import console, err_console, open_engine, print_json, steps, writable
 from geo import attribution
 from geo.errors import InvalidInputError
 from geo.geocode import Geocoder
 from geo.geocode_csv import geocode_table, read_texts, write_csv
 from geo.settings import get_settings
-from registry import activities, oruk, queries, suppliers
+from matching.queries import territory_id
+from registry import activities, oruk, privacy, queries, suppliers
 from registry.importer import ImportReport, ImportSpec, run_import
 from registry.readers import FORMATS
 
@@ -187,18 +188,17 @@ def export_activities(
 
     Safeguarded activities (refuges and the like) never carry their point or full postcode.
     """
+    writable(output)
     with open_engine() as engine, engine.connect() as conn:
+        if territory:
+            territory_id(conn, territory)  # a clear error for an unknown code
         frame = queries.activities(conn, territory)
     if file_format == "oruk":
         document = oruk.services(frame.drop(columns="geom"))
         document["attribution"] = attribution.ACTIVITIES
         text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
     elif file_format == "csv":
-        public = frame.drop(columns="geom")
-        safe = public["safeguarding"].astype(bool)
-        public.loc[safe, ["lat", "lon"]] = None
-        public.loc[safe, "postcode"] = public.loc[safe, "postcode"].str.split(" ").str[0]
-        text = public.to_csv(index=False)
+        text = privacy.redact(frame.drop(columns="geom")).to_csv(index=False)
         err_console.print(attribution.ACTIVITIES)
     else:
         raise InvalidInputError(f"unknown export format {file_format!r}; use oruk or csv")
@@ -224,10 +224,13 @@ def geocode_command(
     Postcodes are normalised (case, spaces) and looked up exactly, then by sector, then by
     district (precision says which); rows with lat/lon use those, checked.
     """
+    writable(output)
     table = read_texts(file, encoding)
+    names = table.schema.names
     with open_engine() as engine, engine.connect() as conn:
-        locator = repository.locator(conn)
-        if postcode_column not in table.schema.names:
+        # The territory index is needed only for rows placed by coordinates.
+        locator = repository.locator(conn) if lat_column in names else None
+        if postcode_column not in names:
             gazetteer = gazetteer_for(conn, [])  # coordinates only: no postcodes to look up
         elif table.num_rows > WHOLE_GAZETTEER_ROWS:
             gazetteer = read_gazetteer(conn)

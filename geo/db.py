@@ -16,7 +16,8 @@ class DatabaseUnavailableError(DualImpactError):
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     """One engine per process; callers dispose of it when done."""
-    return create_engine(normalise_database_url(url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(normalise_database_url(url), **kwargs)  # type: ignore[arg-type]
 
 
 def describe(url: str) -> str:

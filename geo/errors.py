@@ -20,7 +20,7 @@ class InvalidInputError(DualImpactError):
 
 
 class DataFileError(DualImpactError):
-    """A data file is missing or malformed; nothing was written."""
+    """A data file is missing or malformed; nothing was changed."""
 
     def __init__(self, path: object, problems: list[str] | str) -> None:
         self.path = path
@@ -29,7 +29,7 @@ class DataFileError(DualImpactError):
         more = len(self.problems) - len(shown)
         lines = "\n".join(f"  - {p}" for p in shown)
         tail = f"\n  ... and {more} more" if more else ""
-        super().__init__(f"{path}:\n{lines}{tail}\nNothing was written.")
+        super().__init__(f"{path}:\n{lines}{tail}\nNothing was changed.")
 
 
 class NotLoadedError(DualImpactError):

@@ -132,7 +132,8 @@ class _Result:
 class Geocoder:
     """Postcodes first, with sector and district fallbacks; coordinates when given."""
 
-    def __init__(self, gazetteer: Gazetteer, locator: PointLocator) -> None:
+    def __init__(self, gazetteer: Gazetteer, locator: PointLocator | None) -> None:
+        """``locator`` places rows given by coordinates; it may be None when none are."""
         self.gazetteer = gazetteer
         self.locator = locator
 
@@ -231,6 +232,8 @@ class Geocoder:
         territory_codes: list[str],
         need_area_codes: list[str],
     ) -> None:
+        if self.locator is None:
+            raise ValueError("this geocoder has no point locator for rows with coordinates")
         index = np.flatnonzero(rows)
         located = self.locator.locate(lat.to_numpy()[index], lon.to_numpy()[index])
         placed = (located["error"] == "").to_numpy()
@@ -255,15 +258,11 @@ def _outside_territories(postcode: str) -> str:
 
 def _codes_of(values: pd.Series, categories: list[str]) -> IntArray:
     """Positions of ``values`` in ``categories`` (appending new ones); missing → -1."""
-    out = np.full(len(values), NONE, dtype=np.int32)
-    lookup = {code: i for i, code in enumerate(categories)}
-    for i, value in enumerate(values):
-        if isinstance(value, str) and value:
-            if value not in lookup:
-                lookup[value] = len(categories)
-                categories.append(value)
-            out[i] = lookup[value]
-    return out
+    present = values[values.notna() & (values.astype(str) != "")].astype(str)
+    new = sorted(set(present.unique()) - set(categories))
+    categories.extend(new)
+    out = pd.Index(categories).get_indexer(values.astype(object).where(values.notna(), None))
+    return out.astype(np.int32)
 
 
 def _categories(columns: object) -> npt.NDArray[np.object_]:

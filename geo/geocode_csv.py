@@ -27,6 +27,11 @@ def read_texts(path: Path, encoding: str = "utf-8") -> pa.Table:
     if path.stat().st_size == 0:
         raise DataFileError(path, "file is empty; expected a header row")
     header = _header(path, encoding)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataFileError(
+            path, f"column name(s) {', '.join(repeated)} appear twice in the header"
+        )
     try:
         return pacsv.read_csv(
             path,
@@ -47,11 +52,13 @@ _ENCODING_HINT = "save it as UTF-8, or pass --encoding cp1252 for a Windows/Exce
 
 def _header(path: Path, encoding: str) -> list[str]:
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding
-    with path.open(encoding=codec, newline="") as handle:
-        try:
+    try:
+        with path.open(encoding=codec, newline="") as handle:
             first = handle.readline()
-        except UnicodeDecodeError as exc:
-            raise DataFileError(path, f"is not {encoding} text; {_ENCODING_HINT}") from exc
+    except LookupError as exc:
+        raise DataFileError(path, f"{encoding!r} is not a text encoding Python knows") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(path, f"is not {encoding} text; {_ENCODING_HINT}") from exc
     return next(csv.reader([first]), [])
 
 

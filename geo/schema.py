@@ -218,9 +218,9 @@ class _PostcodeArea:
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     n_postcodes: Mapped[int]
-    territory_id: Mapped[int | None] = mapped_column(ForeignKey("territory.id"))
+    territory_id: Mapped[int | None]  # derived, rebuilt whole: no foreign keys
     territory_share: Mapped[float | None]
-    need_area_id: Mapped[int | None] = mapped_column(ForeignKey("need_area.id"))
+    need_area_id: Mapped[int | None]
 
 
 class PostcodeSector(_PostcodeArea, Base):

@@ -75,6 +75,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from geo.errors import DataFileError, InvalidInputError
+from registry.readers import read_table
 from registry.themes import parse_themes
 
 ILLUSTRATIVE = "illustrative default assumptions — replace with local evidence"
@@ -541,8 +542,8 @@ def _read_meta(path: Path) -> dict[str, Any]:
         raise DataFileError(path, "file not found")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFileError(path, f"not valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(path, f"not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(meta, dict):
         raise DataFileError(path, "expected a JSON object")
     problems = [
@@ -757,9 +758,9 @@ def _sum(lines: pd.DataFrame) -> Range:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataFileError(path, "file not found")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """A value-set table as text, through the importers' reader (clear errors for a
+    missing, empty, non-UTF-8 or malformed file)."""
+    return read_table(path, "csv").frame
 
 
 def _require_columns(frame: pd.DataFrame, columns: Iterable[str], source: object) -> None:
@@ -792,7 +793,7 @@ def _cost_table(
     _require_columns(raw, COST_COLUMNS, source)
     raw = raw.reset_index(drop=True)
     ids = raw["cost_id"].astype(str).str.strip()
-    where = [f"row {i + 1} (cost_id {c!r})" for i, c in enumerate(ids)]
+    where = [f"row {i + 2} (cost_id {c!r})" for i, c in enumerate(ids)]
     problems: list[str] = [f"{where[i]}: blank cost_id" for i in range(len(ids)) if not ids.iloc[i]]
     problems += [f"duplicate cost_id {c!r}" for c in sorted(set(ids[ids.duplicated()]))]
     cost = _numbers(raw, "cost_gbp", where, problems)
@@ -846,7 +847,7 @@ def _assumption_table(raw: pd.DataFrame, costs: pd.DataFrame, source: object) ->
     table = raw.reset_index(drop=True)
     text = {c: table[c].astype(str).str.strip() for c in ("theme", "cost_id", "agency_group")}
     where = [
-        f"row {i + 1} ({t} → {c})"
+        f"row {i + 2} ({t} → {c})"
         for i, (t, c) in enumerate(zip(text["theme"], text["cost_id"], strict=True))
     ]
     problems: list[str] = []

@@ -21,13 +21,15 @@ from geo.crs import to_bng
 from geo.errors import InvalidInputError
 from matching.need import NeedIndex
 from matching.profiles import COMPONENTS, WeightProfile
-from matching.score import explain, score
+from matching.score import activity_components, combine, explain, proximity
+from registry import privacy
 
 DEFAULT_TOP = 10
 # Candidates fetched per origin before scoring: far more than are shown, so that a needier
 # activity a little further away can still outrank a nearer one.
 CANDIDATES_PER_ORIGIN = 200
 
+NEED_COLUMNS = ["need_score", "served_population", "mean_uk_decile", "share_top10", "share_top20"]
 RESULT_COLUMNS = [
     "activity_id",
     "name",
@@ -58,8 +60,10 @@ def rank(
 ) -> pd.DataFrame:
     """Score candidate pairs and keep the ``top`` activities, best first, with reasons.
 
-    Safeguarded activities keep their place in the ranking but never their point: the
-    distance is rounded to the kilometre and lat/lon are blanked.
+    Safeguarded activities keep their place in the ranking but never their point: they are
+    scored and shown from a distance banded to whole kilometres (:mod:`registry.privacy`),
+    with no lat/lon. The components that depend on the activity alone are computed once
+    per activity, however many sites reach it.
     """
     if top < 1:
         raise InvalidInputError(f"top must be at least 1 (got {top})")
@@ -67,18 +71,19 @@ def rank(
     if candidates.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     unique = candidates.drop_duplicates("activity_id").set_index("activity_id")
-    served = served_need(unique, need, profile.default_service_radius_m)
-    pairs = candidates.join(served, on="activity_id")
-    scored = score(pairs, profile, outcomes, today)
+    unique = unique.join(served_need(unique, need, profile.default_service_radius_m))
+    parts = activity_components(unique, outcomes, today)
+    # Need is measured from the true place (it is reported as an area-wide figure only);
+    # everything shown or scored by distance comes after the redaction.
+    pairs = privacy.redact(candidates).join(unique[NEED_COLUMNS].join(parts), on="activity_id")
+    pairs["proximity"] = proximity(pairs["distance_m"], profile)
+    pairs["total"] = combine(pairs, profile)
     best = (
-        scored.sort_values(["total", "distance_m", "activity_id"], ascending=[False, True, True])
+        pairs.sort_values(["total", "distance_m", "activity_id"], ascending=[False, True, True])
         .drop_duplicates("activity_id")
         .head(top)
         .reset_index(drop=True)
     )
-    safe = best["safeguarding"].astype(bool)
-    best.loc[safe, "distance_m"] = (best.loc[safe, "distance_m"] / 1000).round() * 1000
-    best.loc[safe, ["lat", "lon"]] = np.nan
     best["reason"] = [explain(row, outcomes, today) for _, row in best.iterrows()]
     return best[RESULT_COLUMNS]
 

@@ -90,7 +90,8 @@ def explain(row: pd.Series, outcomes: Sequence[str] = (), today: date | None = N
     today = today or date.today()
     reasons = []
     if not np.isnan(row["distance_m"]):
-        reasons.append(f"{_distance(row['distance_m'])} from {row['origin']}")
+        within = "within " if bool(row.get("safeguarding", False)) else ""
+        reasons.append(f"{within}{_distance(row['distance_m'])} from {row['origin']}")
     reasons += [
         _need_reason(row),
         _urgency_reason(row, today),

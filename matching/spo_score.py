@@ -130,8 +130,12 @@ def score_spo(
 
 
 def _risk(commitments: pd.DataFrame, value: np.ndarray, start: date) -> np.ndarray:
+    """Per commitment: the share of its activity's promised value beyond the activity's
+    gap (summed over the SPO's commitments to that activity), or closing before the start."""
     gap = pd.to_numeric(commitments["funding_gap"], errors="coerce").to_numpy(float)
-    beyond_gap = np.where(np.isnan(gap), 0.5, np.clip((value - gap) / value, 0.0, 1.0))
+    per_activity = pd.Series(value).groupby(commitments["activity_id"].to_numpy()).transform("sum")
+    promised = per_activity.to_numpy(float)
+    beyond_gap = np.where(np.isnan(gap), 0.5, np.clip((promised - gap) / promised, 0.0, 1.0))
     closing = pd.to_datetime(commitments["closing_date"], errors="coerce")
     closes_first = (commitments["status"] == "at_risk").to_numpy() & (
         closing < pd.Timestamp(start)

@@ -83,3 +83,23 @@ def check(conn: Connection, spo_id: int) -> None:
                 for r in over.itertuples()
             )
         )
+
+
+def leaning(conn: Connection, spo_id: int) -> pd.DataFrame:
+    """Per activity of an SPO: its gap, what awarded SPOs already promise it (public), what
+    this SPO promises, and what would remain; ``leans_on_committed`` flags activities that
+    other awarded SPOs already back. Other bids before award are never counted here, so
+    the view reveals nothing confidential (callers check the reader may see the SPO)."""
+    own = pd.read_sql(
+        text(
+            "SELECT activity_id, sum(value_gbp)::float8 AS this_spo_gbp FROM spo_commitment"
+            " WHERE spo_id = :id GROUP BY activity_id"
+        ),
+        conn,
+        params={"id": spo_id},
+    )
+    frame = exposure(conn, own["activity_id"].astype(int).tolist(), excluding_spo=spo_id)
+    frame = frame.drop(columns="contested_gbp").merge(own, on="activity_id")
+    frame["remaining_gbp"] = frame["funding_gap"] - frame["firm_gbp"] - frame["this_spo_gbp"]
+    frame["leans_on_committed"] = frame["firm_gbp"] > 0
+    return frame

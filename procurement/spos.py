@@ -115,7 +115,7 @@ def replace_commitments(
     conn: Connection, user: User, spo_id: int, commitments: list[CommitmentSpec]
 ) -> None:
     """Rewrite a draft's commitments (only drafts can be edited)."""
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     _require_supplier(user, spo, "change this SPO")
     if spo["status"] != DRAFT:
         raise ConflictError(f"SPO {spo_id} is {spo['status']}: only a draft can be edited")
@@ -175,7 +175,7 @@ def submission_problems(conn: Connection, spo_id: int) -> list[str]:
 def submit(conn: Connection, user: User, spo_id: int) -> None:
     """Submit with the bid: before the deadline, every commitment specific and inside the
     tender's territory, no activity promised more than its gap."""
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     _require_supplier(user, spo, "submit this SPO")
     _check_move(spo, SUBMITTED, user)
     tender = _tender(conn, spo["tender_id"])
@@ -189,13 +189,13 @@ def submit(conn: Connection, user: User, spo_id: int) -> None:
         raise InvalidInputError("the SPO cannot be submitted: " + "; ".join(problems))
     ledger.check(conn, spo_id)
     conn.execute(text("UPDATE spo SET submitted_at = now() WHERE id = :id"), {"id": spo_id})
-    _move(conn, spo, SUBMITTED, user, "submitted")
+    change_state(conn, spo, SUBMITTED, user, "submitted")
 
 
 def withdraw(conn: Connection, user: User, spo_id: int, reason: str) -> None:
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     _require_supplier(user, spo, "withdraw this SPO")
-    _move(conn, spo, WITHDRAWN, user, "withdrawn", reason=reason)
+    change_state(conn, spo, WITHDRAWN, user, "withdrawn", reason=reason)
 
 
 def score(
@@ -210,7 +210,7 @@ def score(
 ) -> dict[str, Any]:
     """The buyer scores a submitted SPO with the standard rubric; it may override the
     score, with a recorded reason. Rescoring a scored SPO is allowed (and audited)."""
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     require_role(user, ["buyer_lead", "buyer_evaluator"], "score an SPO")
     tender = _tender(conn, spo["tender_id"])
     _require_buyer(user, tender, "score this SPO")
@@ -250,7 +250,7 @@ def score(
         "override": override,
     }
     if spo["status"] == SUBMITTED:
-        _move(conn, spo, SCORED, user, "scored", reason=reason, payload=details)
+        change_state(conn, spo, SCORED, user, "scored", reason=reason, payload=details)
     else:
         audit.append(conn, spo_id, user.id, "rescored", reason=reason, payload=details)
     return {**details, "reasons": result.reasons}
@@ -265,7 +265,7 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
     tender = _tender(conn, spo["tender_id"])
     _require_buyer(user, tender, "award this SPO")
     conn.execute(text("SELECT id FROM tender WHERE id = :id FOR UPDATE"), {"id": tender["id"]})
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     winner = conn.execute(
         text(
             "SELECT id FROM spo WHERE tender_id = :t AND status IN ('awarded', 'delivering',"
@@ -280,7 +280,7 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
     try:
         with conn.begin_nested():
             conn.execute(text("UPDATE spo SET awarded_at = now() WHERE id = :id"), {"id": spo_id})
-            _move(conn, spo, AWARDED, user, "awarded")
+            change_state(conn, spo, AWARDED, user, "awarded")
     except IntegrityError:
         raise ConflictError(f"tender {tender['id']} was awarded by someone else first") from None
     others = (
@@ -296,7 +296,7 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
     )
     for other in others:
         to = LAPSED if other["status"] == DRAFT else NOT_AWARDED
-        _move(
+        change_state(
             conn,
             dict(other),
             to,
@@ -308,14 +308,14 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
 
 
 def complete(conn: Connection, user: User, spo_id: int) -> None:
-    spo = _lock(conn, spo_id, user)
+    spo = locked(conn, spo_id, user)
     _require_buyer(user, _tender(conn, spo["tender_id"]), "complete this SPO")
-    _move(conn, spo, "completed", user, "completed")
+    change_state(conn, spo, "completed", user, "completed")
 
 
 def vary(
     conn: Connection, user: User, commitment_id: int, changes: dict[str, Any], reason: str
-) -> None:
+) -> int:
     """Change an awarded commitment: recorded as a variation (never an edit), agreed by
     the buyer lead, with a reason, re-checked against the capacity ledger."""
     require_role(user, ["buyer_lead"], "record a variation")
@@ -332,7 +332,7 @@ def vary(
     )
     if row is None:
         raise NotFoundError(f"no commitment with id {commitment_id}")
-    spo = _lock(conn, row["spo_id"], user)
+    spo = locked(conn, row["spo_id"], user)
     _require_buyer(user, _tender(conn, spo["tender_id"]), "vary this SPO")
     if spo["status"] not in (AWARDED, DELIVERING):
         raise ConflictError(f"SPO {spo['id']} is {spo['status']}: only awarded SPOs are varied")
@@ -375,6 +375,7 @@ def vary(
         reason=reason.strip(),
         payload={"commitment": commitment_id, "before": before, "after": changes},
     )
+    return int(spo["id"])
 
 
 def get_spo(conn: Connection, viewer: Viewer, spo_id: int) -> dict[str, Any]:
@@ -500,7 +501,8 @@ def _spo(conn: Connection, spo_id: int, user: User, *, lock: bool = False) -> di
     return dict(row)
 
 
-def _lock(conn: Connection, spo_id: int, user: User) -> dict[str, Any]:
+def locked(conn: Connection, spo_id: int, user: User) -> dict[str, Any]:
+    """The SPO row, locked for this transaction, if the user may see it."""
     return _spo(conn, spo_id, user, lock=True)
 
 
@@ -527,7 +529,7 @@ def _check_move(spo: dict[str, Any], to: str, user: User, *, check_role: bool = 
         )
 
 
-def _move(
+def change_state(
     conn: Connection,
     spo: dict[str, Any],
     to: str,

@@ -20,11 +20,12 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.bulk import copy_rows, ewkb
-from registry import layouts
+from registry import layouts, privacy
 from registry.fields import Field, Problems
 from registry.importer import ImportSpec, place_text
 from registry.merge import fold_duplicates
 from registry.names import name_key, org_id
+from registry.oruk import EXPORT_PREFIX
 from registry.themes import VOCABULARY, classify, needs_safeguarding
 from registry.upsert import Upsert
 
@@ -123,12 +124,14 @@ def prepare(records: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     given = records["themes"].notna()
     records["themes_source"] = np.where(given, "file", "classifier")
     records["themes"] = records["themes"].where(given, classify(story))
-    records["safeguarding"] = (
-        records["safeguarding"]
-        .where(records["safeguarding"].notna(), needs_safeguarding(story))
-        .astype(bool)
-    )
-    records["status"] = records["status"].fillna("active")
+    # Safeguarding is set by the file or by the text (refuges...), never cleared by either;
+    # left empty it keeps whatever is stored (None here).
+    flagged = needs_safeguarding(story).to_numpy()
+    given = records["safeguarding"].to_numpy(dtype=object)
+    records["safeguarding"] = [
+        True if f or g is True else (False if g is False else None)
+        for f, g in zip(flagged, given, strict=True)
+    ]
     at_risk_undated = (records["status"] == "at_risk") & records["closing_date"].isna()
     for row in records.loc[at_risk_undated, "row"]:
         problems.add(row, "closing_date", "", "an at-risk activity needs a closing_date")
@@ -146,12 +149,15 @@ def prepare(records: pd.DataFrame, problems: Problems) -> pd.DataFrame:
         identified != "", "name:" + records["provider_name_key"] + "|" + place
     )
     own_id = records["id"].fillna("").astype(str).str.strip()
-    # An id that already names its namespace (our own exports: "360giving:GB-CHC-…") is
-    # the record's key as it is, so a round trip finds the same record.
-    namespaced = own_id.str.match(r"^[a-z0-9-]+:\S")
+    # Ids of our own exports carry the record's key (or its safeguarded hash) as they are,
+    # so a round trip finds the same record.
+    ours = own_id.str.startswith(EXPORT_PREFIX)
+    hidden = own_id.str.startswith(privacy.SAFEGUARDED_PREFIX)
     records["source_key"] = (
-        records["namespace"] + ":" + own_id.where(own_id != "", records["name_key"] + "|" + place)
-    ).where(~namespaced, own_id)
+        (records["namespace"] + ":" + own_id.where(own_id != "", records["name_key"] + "|" + place))
+        .where(~ours, own_id.str.slice(len(EXPORT_PREFIX)))
+        .where(~hidden, own_id)
+    )
     return records
 
 
@@ -218,23 +224,28 @@ _PROVIDERS = """
     INSERT INTO organisation (kind, natural_key, name, name_key, charity_number, company_number)
     SELECT DISTINCT ON (provider_key) 'provider', provider_key, provider_name,
            provider_name_key, charity_number, company_number
-    FROM activity_in ORDER BY provider_key
+    FROM activity_in ORDER BY provider_key, provider_name
     ON CONFLICT (kind, natural_key) DO UPDATE SET
-        name = EXCLUDED.name, name_key = EXCLUDED.name_key,
-        charity_number = coalesce(EXCLUDED.charity_number, organisation.charity_number),
-        company_number = coalesce(EXCLUDED.company_number, organisation.company_number),
+        charity_number = coalesce(organisation.charity_number, EXCLUDED.charity_number),
+        company_number = coalesce(organisation.company_number, EXCLUDED.company_number),
         updated_at = now()
-    WHERE (organisation.name, organisation.charity_number, organisation.company_number)
-          IS DISTINCT FROM (EXCLUDED.name,
-                            coalesce(EXCLUDED.charity_number, organisation.charity_number),
-                            coalesce(EXCLUDED.company_number, organisation.company_number))
-"""
+    WHERE (organisation.charity_number, organisation.company_number)
+          IS DISTINCT FROM (coalesce(organisation.charity_number, EXCLUDED.charity_number),
+                            coalesce(organisation.company_number, EXCLUDED.company_number))
+"""  # The first name an organisation is stored under stays (files disagree on names).
 
 _MATCH = (
     # The same record from another source (same namespace and id) only fills gaps.
     """
     UPDATE activity_in i SET target_id = a.id, merged = (a.source <> i.source)
     FROM activity a WHERE a.source_key = i.source_key
+    """,
+    # A safeguarded record exported by us comes back under the hash of its key.
+    f"""
+    UPDATE activity_in i SET target_id = a.id, merged = true FROM activity a
+    WHERE i.target_id IS NULL AND i.source_key LIKE '{privacy.SAFEGUARDED_PREFIX}%'
+      AND '{privacy.SAFEGUARDED_PREFIX}' || left(encode(sha256(a.source_key::bytea), 'hex'), 16)
+          = i.source_key
     """,
     """
     UPDATE activity_in i SET target_id = a.id, merged = true FROM activity a
@@ -254,13 +265,17 @@ _RESOLVED = """
 
 _VOCABULARY = "ARRAY[" + ", ".join(f"'{t}'" for t in VOCABULARY) + "]::varchar[]"
 _OVERRIDDEN = "t0.themes_source = 'override'"
+# An activity claimed by a provider with accounts on the platform keeps that provider.
+_CLAIMED = "t0.provider_id IN (SELECT organisation_id FROM app_user)"
 UPSERT = Upsert(
     table="activity",
     resolved=_RESOLVED,
-    values=[*_VALUE_COLUMNS, "themes", "themes_source"],
+    values=[*_VALUE_COLUMNS, "name_key", "themes", "themes_source"],
     lists=["themes", "evidence_links"],
-    inserted_only=["source_key", "source", "name_key"],
-    protected={"themes": _OVERRIDDEN, "themes_source": _OVERRIDDEN},
+    inserted_only=["source_key", "source"],
+    insert_defaults={"status": "'active'", "safeguarding": "false"},
+    sticky=["safeguarding"],
+    protected={"themes": _OVERRIDDEN, "themes_source": _OVERRIDDEN, "provider_id": _CLAIMED},
     ordering={"themes": f"array_position({_VOCABULARY}, t)"},
 )
 

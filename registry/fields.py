@@ -35,6 +35,9 @@ STATUSES = {
     "ended": "closed",
 }
 TRUE = {"true", "yes", "y", "1", "t"}
+# What the database columns hold: whole numbers as 32-bit integers, money as Numeric(14, 2).
+MAX_WHOLE = 2**31 - 1
+MAX_AMOUNT = 1e12
 FALSE = {"false", "no", "n", "0", "f"}
 
 
@@ -155,7 +158,7 @@ def _numbers(
         cleaned = cleaned.str.replace("£", "", regex=False)
     number = pd.to_numeric(cleaned, errors="coerce")
     given = (text != "").to_numpy()
-    bad = given & number.isna().to_numpy()
+    bad = given & ~np.isfinite(number.to_numpy(dtype=float))
     what = "an amount in pounds" if money else "a whole number" if whole else "a number"
     problems.add_many(
         row[bad],
@@ -178,6 +181,10 @@ def _numbers(
         f"{name} must be {'more than zero' if positive else 'zero or more'}",
     )
     ok &= ~negative
+    ceiling = MAX_WHOLE if whole else MAX_AMOUNT
+    huge = ok & (values > ceiling)
+    problems.add_many(row[huge], column, text[huge], f"{name} is more than {ceiling:,.0f}")
+    ok &= ~huge
     result = pd.Series(np.where(ok, values, np.nan), index=text.index)
     return result.astype("Int64") if whole else result
 
@@ -203,9 +210,10 @@ def _positive(
 def _date(
     text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
 ) -> pd.Series:
-    iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    british = pd.to_datetime(text, errors="coerce", dayfirst=True, format="%d/%m/%Y")
-    value = iso.fillna(british)
+    # Dates and timestamps (with or without a time zone) in ISO form, or 31/03/2026.
+    iso = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+    british = pd.to_datetime(text, errors="coerce", dayfirst=True, format="%d/%m/%Y", utc=True)
+    value = iso.fillna(british).dt.tz_convert(None)
     bad = ((text != "") & value.isna()).to_numpy()
     p.add_many(row[bad], column, text[bad], f"{name} is not a date (use 2026-03-31 or 31/03/2026)")
     return value.dt.date.where(value.notna(), None).astype(object)

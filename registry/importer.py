@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for
+from geo.errors import InvalidInputError
 from geo.geocode import Geocoder
 from registry.fields import Field, Problems, map_columns, parse_fields
 from registry.readers import FORMATS, RawTable, read_table
@@ -94,8 +95,40 @@ def run_import(
 ) -> ImportReport:
     """Import ``path`` in one transaction and report what happened to every row."""
     step("Reading")
+    layouts = {layout.name for layout in spec.layouts}
+    if file_format is not None and file_format not in FORMATS and file_format not in layouts:
+        raise InvalidInputError(
+            f"unknown format {file_format!r}; use one of {', '.join([*FORMATS, *sorted(layouts)])}"
+        )
     raw = read_table(path, file_format if file_format in FORMATS else None, encoding)
-    layout = _layout(spec, raw, file_format)
+    with engine.begin() as conn:
+        return import_table(
+            conn,
+            spec,
+            raw,
+            layout=_layout(spec, raw, file_format),
+            mapping=mapping,
+            source=source or path.stem,
+            label=path,
+            step=step,
+        )
+
+
+def import_table(
+    conn: Connection,
+    spec: ImportSpec,
+    raw: RawTable,
+    *,
+    layout: Layout | None = None,
+    mapping: dict[str, str] | None = None,
+    source: str | None = None,
+    default_source: str = "input",
+    label: object = "input",
+    step: Step = lambda _: None,
+) -> ImportReport:
+    """Validate, geocode, merge and write already-read records on the caller's transaction
+    (files come through :func:`run_import`; the API sends single records here too, so they
+    meet exactly the same checks and errors)."""
     nested = raw.document is not None
     source_rows = len(raw.frame)
     if layout is not None and layout.reshape is not None:
@@ -107,24 +140,23 @@ def run_import(
         [c for c in raw.frame.columns if layout is None or c not in layout.ignore],
         spec.fields,
         {**(layout.mapping if layout else {}), **(mapping or {})},
-        path,
+        label,
     )
     step("Checking values")
     records = parse_fields(raw.frame, raw.row, spec.fields, columns, problems)
     records["row"] = raw.row
-    records["source"] = source or (layout.source if layout and layout.source else path.stem)
+    records["source"] = source or (layout.source if layout and layout.source else default_source)
     records["namespace"] = layout.namespace if layout and layout.namespace else records["source"]
     _geometry(records, raw, problems)
 
-    with engine.begin() as conn:
-        step("Geocoding")
-        _geocode(conn, records, columns, problems)
-        records = spec.prepare(records, problems)
-        rejected = problems.rejected_rows()
-        good = records[~records["row"].isin(rejected)]
-        good, merged_in_file = spec.merge(good)
-        step("Writing")
-        counts = spec.write(conn, good)
+    step("Geocoding")
+    _geocode(conn, records, columns, problems)
+    records = spec.prepare(records, problems)
+    rejected = problems.rejected_rows()
+    good = records[~records["row"].isin(rejected)]
+    good, merged_in_file = spec.merge(good)
+    step("Writing")
+    counts = spec.write(conn, good)
     return ImportReport(
         source_rows=source_rows,
         rows=len(records),
@@ -185,9 +217,10 @@ def _geocode(
     postcode = records["postcode"].fillna("").astype(str)
     lat = records["lat"].fillna("").astype(str)
     lon = records["lon"].fillna("").astype(str)
-    geocoder = Geocoder(gazetteer_for(conn, postcode), repository.locator(conn))
-    placed = geocoder.geocode(postcode, lat, lon)
     by_coordinates = ((lat.str.strip() != "") | (lon.str.strip() != "")).to_numpy()
+    # Placing coordinates needs every boundary in memory (about a second): only when asked.
+    locator = repository.locator(conn) if by_coordinates.any() else None
+    placed = Geocoder(gazetteer_for(conn, postcode), locator).geocode(postcode, lat, lon)
     for i in np.flatnonzero((placed["error"] != "").to_numpy()):
         if by_coordinates[i]:
             column, value = columns.get("lat", "geometry"), f"{lat.iloc[i]}, {lon.iloc[i]}"

@@ -4,8 +4,9 @@ Export writes one ``service`` per activity with its ``organization``, one
 ``service_at_location`` (latitude, longitude, postal address) and the themes as
 ``attributes`` in the ``dualimpact-themes`` taxonomy; figures HSDS has no field for
 (funding gap, people reached, closing date, safeguarding) travel in ``x_dualimpact``, which
-other directories ignore. A safeguarded activity (a refuge, say) is exported without its
-point or full postcode: only its postcode district.
+other directories ignore. A safeguarded activity (a refuge, say) is exported as
+:func:`registry.privacy.redact` allows: no point, no address, its postcode district only,
+and a hashed id.
 
 Import reads the same records back, or any HSDS 3.0 service list (a bare list, or a page
 with ``contents``).
@@ -21,10 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from registry import privacy
 from registry.readers import RawTable
 from registry.themes import LABELS
 
 THEME_VOCABULARY = "dualimpact-themes"
+# Ids of our own exports carry this prefix before the record's key.
+EXPORT_PREFIX = "dualimpact:"
 _STATUS_OUT = {"active": "active", "at_risk": "active", "closed": "defunct"}
 
 
@@ -94,7 +98,8 @@ def _text(value: object) -> str:
 
 def services(activities: pd.DataFrame) -> dict[str, Any]:
     """An HSDS 3.0 page of services from activity rows (as ``registry.queries`` gives)."""
-    contents = [_service(row) for row in activities.to_dict(orient="records")]
+    public = privacy.redact(activities)
+    contents = [_service(row) for row in public.to_dict(orient="records")]
     return {
         "total_items": len(contents),
         "total_pages": 1,
@@ -110,7 +115,7 @@ def services(activities: pd.DataFrame) -> dict[str, Any]:
 def _service(a: dict[str, Any]) -> dict[str, Any]:
     safe = bool(a["safeguarding"])
     location: dict[str, Any] = {
-        "id": f"location-{a['source_key']}",
+        "id": f"location-{_exported_id(a['source_key'])}",
         "name": a["name"],
         "addresses": [
             {
@@ -143,13 +148,15 @@ def _service(a: dict[str, Any]) -> dict[str, Any]:
     extra["status"] = a["status"]
     extra["safeguarding"] = safe
     return {
-        "id": a["source_key"],  # stable across instances, unlike the database id
+        "id": _exported_id(a["source_key"]),
         "name": a["name"],
         "description": a.get("description") or "",
         "url": (a.get("evidence_links") or [None])[0],
         "status": _STATUS_OUT[a["status"]],
         "organization": {"id": a.get("provider_key") or "", "name": a.get("provider_name") or ""},
-        "service_at_locations": [{"id": f"sal-{a['source_key']}", "location": location}],
+        "service_at_locations": [
+            {"id": f"sal-{_exported_id(a['source_key'])}", "location": location}
+        ],
         "attributes": [
             {
                 "taxonomy_term": {
@@ -162,6 +169,14 @@ def _service(a: dict[str, Any]) -> dict[str, Any]:
         ],
         "x_dualimpact": {k: v for k, v in extra.items() if v is not None},
     }
+
+
+def _exported_id(source_key: str) -> str:
+    """The record's key, marked as ours so that an import recognises it (a round trip
+    finds the same record); safeguarded keys are already hashed and marked."""
+    if source_key.startswith(privacy.SAFEGUARDED_PREFIX):
+        return source_key
+    return EXPORT_PREFIX + source_key
 
 
 def _plain(value: object) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import geopandas as gpd
@@ -9,6 +10,8 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInputError, NotFoundError
+from geo.schema import ACTIVITY_STATUSES
+from registry.fields import MAX_AMOUNT, MAX_WHOLE
 from registry.themes import VOCABULARY, classify
 
 _ACTIVITIES = """
@@ -106,15 +109,25 @@ def update_activity(conn: Connection, activity_id: int, changes: dict[str, objec
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise InvalidInputError(f"cannot change {', '.join(sorted(unknown))} this way")
-    for name in ("people_reached_per_year", "annual_running_cost", "funding_gap"):
+    limits = {
+        "people_reached_per_year": MAX_WHOLE,
+        "annual_running_cost": MAX_AMOUNT,
+        "funding_gap": MAX_AMOUNT,
+        "service_radius_m": 1_000_000.0,
+    }
+    for name, ceiling in limits.items():
         value = changes.get(name)
-        if value is not None and float(value) < 0:  # type: ignore[arg-type]
-            raise InvalidInputError(f"{UPDATABLE[name]} must be zero or more (got {value})")
-    radius = changes.get("service_radius_m")
-    if radius is not None and float(radius) <= 0:  # type: ignore[arg-type]
-        raise InvalidInputError("radius served must be more than zero")
+        if value is None:
+            continue
+        number = float(value)  # type: ignore[arg-type]
+        floor_ok = number > 0 if name == "service_radius_m" else number >= 0
+        if not (math.isfinite(number) and floor_ok and number <= ceiling):
+            least = "more than zero" if name == "service_radius_m" else "zero or more"
+            raise InvalidInputError(
+                f"{UPDATABLE[name]} must be {least} and at most {ceiling:,.0f} (got {value})"
+            )
     status = changes.get("status")
-    if status is not None and status not in ("active", "at_risk", "closed"):
+    if status is not None and status not in ACTIVITY_STATUSES:
         raise InvalidInputError(f"status {status!r} must be active, at_risk or closed")
     current = conn.execute(
         text("SELECT status, closing_date FROM activity WHERE id = :id FOR UPDATE"),
@@ -149,3 +162,115 @@ def activity_facts(conn: Connection, activity_id: int) -> dict[str, Any]:
         "themes": list(row.themes),
         "people_reached_per_year": row.people_reached_per_year,
     }
+
+
+_PUBLIC_ACTIVITY = """
+    SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
+           a.funding_gap::float8 AS funding_gap, a.annual_running_cost::float8 AS
+           annual_running_cost, a.people_reached_per_year, a.evidence_links, a.safeguarding,
+           a.postcode, a.address, a.location_precision, t.code AS territory_code,
+           n.code AS need_area_code, n.uk_imd_decile, o.name AS provider_name,
+           o.natural_key AS provider_key, a.source_key, ST_Y(a.geom) AS lat, ST_X(a.geom) AS lon
+    FROM activity a JOIN territory t ON t.id = a.territory_id
+    LEFT JOIN need_area n ON n.id = a.need_area_id
+    LEFT JOIN organisation o ON o.id = a.provider_id
+"""
+
+
+def activity_page(
+    conn: Connection,
+    *,
+    territory: str | None = None,
+    theme: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """One page of activities (by territory, theme, lon/lat box) and how many match."""
+    where = """
+        WHERE (CAST(:territory AS text) IS NULL OR t.code = :territory)
+          AND (CAST(:theme AS text) IS NULL OR a.themes @> ARRAY[CAST(:theme AS varchar)])
+          AND (CAST(:west AS float8) IS NULL
+               OR a.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+    """
+    west, south, east, north = bbox if bbox else (None, None, None, None)
+    params = {
+        "territory": territory,
+        "theme": theme,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+    }
+    total = conn.execute(
+        text(f"SELECT count(*) FROM activity a JOIN territory t ON t.id = a.territory_id {where}"),
+        params,
+    ).scalar_one()
+    frame = pd.read_sql(
+        text(f"{_PUBLIC_ACTIVITY} {where} ORDER BY a.id LIMIT :limit OFFSET :offset"),
+        conn,
+        params={**params, "limit": limit, "offset": offset},
+    )
+    return frame, int(total)
+
+
+def nearby(
+    conn: Connection, lat: float, lon: float, radius_m: float, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Open activities within ``radius_m`` metres of a point, nearest first (index-assisted
+    ``ST_DWithin`` on geography). Records, not a frame: the API serves this on every request."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
+                   a.funding_gap::float8 AS funding_gap, a.people_reached_per_year,
+                   a.safeguarding, a.postcode, a.address, t.code AS territory_code,
+                   n.code AS need_area_code, o.name AS provider_name, a.source_key,
+                   ST_Y(a.geom) AS lat, ST_X(a.geom) AS lon,
+                   ST_Distance(a.geom::geography, o_.geog) AS distance_m
+            FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS geog) o_
+            JOIN activity a ON ST_DWithin(a.geom::geography, o_.geog, :radius)
+            JOIN territory t ON t.id = a.territory_id
+            LEFT JOIN need_area n ON n.id = a.need_area_id
+            LEFT JOIN organisation o ON o.id = a.provider_id
+            WHERE a.status <> 'closed'
+            ORDER BY distance_m, a.id LIMIT :limit
+            """
+        ),
+        {"lat": lat, "lon": lon, "radius": radius_m, "limit": limit},
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def activity(conn: Connection, activity_id: int) -> pd.DataFrame:
+    """One activity (a one-row frame), or not found."""
+    frame = pd.read_sql(
+        text(f"{_PUBLIC_ACTIVITY} WHERE a.id = :id"), conn, params={"id": activity_id}
+    )
+    if frame.empty:
+        raise NotFoundError(f"no activity with id {activity_id}")
+    return frame
+
+
+def activity_owner(conn: Connection, activity_id: int) -> tuple[int | None, str]:
+    """The activity's provider organisation and territory code (for permission checks)."""
+    row = conn.execute(
+        text(
+            "SELECT a.provider_id, t.code FROM activity a JOIN territory t"
+            " ON t.id = a.territory_id WHERE a.id = :id"
+        ),
+        {"id": activity_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no activity with id {activity_id}")
+    return row.provider_id, row.code
+
+
+def add_evidence(conn: Connection, activity_id: int, url: str) -> None:
+    conn.execute(
+        text(
+            "UPDATE activity SET evidence_links = ARRAY(SELECT DISTINCT unnest(evidence_links"
+            " || ARRAY[CAST(:url AS varchar)])), updated_at = now() WHERE id = :id"
+        ),
+        {"url": url, "id": activity_id},
+    )

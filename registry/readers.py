@@ -50,18 +50,18 @@ def read_table(path: Path, file_format: str | None = None, encoding: str = "utf-
     if path.stat().st_size == 0:
         raise DataFileError(path, "file is empty")
     file_format = file_format or detect_format(path)
+    if file_format not in FORMATS:
+        raise DataFileError(
+            path, f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}"
+        )
     if file_format == "csv":
         table = _read_csv(path, encoding)
     elif file_format == "xlsx":
         table = _read_xlsx(path)
     elif file_format == "geojson":
         table = _read_geojson(path, encoding)
-    elif file_format == "json":
-        table = RawTable(pd.DataFrame(), np.zeros(0, np.int64), document=_read_json(path, encoding))
     else:
-        raise DataFileError(
-            path, f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}"
-        )
+        table = RawTable(pd.DataFrame(), np.zeros(0, np.int64), document=_read_json(path, encoding))
     if file_format != "json" and table.frame.empty:
         raise DataFileError(path, "has a header but no rows")
     return table
@@ -73,13 +73,15 @@ def _read_csv(path: Path, encoding: str) -> RawTable:
             path,
             dtype=str,
             keep_default_na=False,
-            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-            skip_blank_lines=True,
+            encoding="utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding,
+            skip_blank_lines=False,
         )
+    except LookupError as exc:
+        raise DataFileError(path, f"{encoding!r} is not a text encoding Python knows") from exc
     except UnicodeDecodeError as exc:
         raise DataFileError(
             path,
-            f"is not {encoding} text (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"is not {_label(encoding)} text (byte {exc.object[exc.start : exc.start + 1]!r} at "
             f"position {exc.start}); save it as UTF-8, or pass --encoding cp1252 for a "
             "Windows/Excel file",
         ) from exc
@@ -87,8 +89,16 @@ def _read_csv(path: Path, encoding: str) -> RawTable:
         raise DataFileError(path, "file is empty") from exc
     except pd.errors.ParserError as exc:
         raise DataFileError(path, f"is not a valid CSV: {exc}") from exc
+    return _rows_of(frame)
+
+
+def _rows_of(frame: pd.DataFrame) -> RawTable:
+    """Spreadsheet row numbers (the header is row 1), then blank rows left out."""
     frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(frame, np.arange(len(frame), dtype=np.int64) + 2)
+    row = np.arange(len(frame), dtype=np.int64) + 2
+    blank = (frame.fillna("").astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)
+    keep = ~blank.to_numpy()
+    return RawTable(frame[keep].reset_index(drop=True), row[keep])
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -96,15 +106,16 @@ def _read_xlsx(path: Path) -> RawTable:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
         raise DataFileError(path, f"cannot be read as an Excel workbook: {exc}") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(frame, np.arange(len(frame), dtype=np.int64) + 2)
+    return _rows_of(frame)
 
 
 def _read_json(path: Path, encoding: str) -> object:
     try:
         return json.loads(path.read_text(encoding=encoding))
+    except LookupError as exc:
+        raise DataFileError(path, f"{encoding!r} is not a text encoding Python knows") from exc
     except UnicodeDecodeError as exc:
-        raise DataFileError(path, f"is not {encoding} text; save it as UTF-8") from exc
+        raise DataFileError(path, f"is not {_label(encoding)} text; save it as UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise DataFileError(path, f"is not valid JSON: {exc}") from exc
 
@@ -129,3 +140,7 @@ def _read_geojson(path: Path, encoding: str) -> RawTable:
         np.arange(len(frame), dtype=np.int64) + 1,
         geometry=np.array(geometries, dtype=object),
     )
+
+
+def _label(encoding: str) -> str:
+    return "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding

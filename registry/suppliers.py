@@ -164,22 +164,20 @@ _SUPPLIERS = """
         (kind, natural_key, name, name_key, company_number, sector, is_sme, is_vcse)
     SELECT DISTINCT ON (supplier_key) 'supplier', supplier_key, supplier_name, name_key,
            company_number, sector, is_sme, is_vcse
-    FROM supplier_site_in ORDER BY supplier_key, sector NULLS LAST
+    FROM supplier_site_in ORDER BY supplier_key, sector NULLS LAST, supplier_name
     ON CONFLICT (kind, natural_key) DO UPDATE SET
-        name = EXCLUDED.name, name_key = EXCLUDED.name_key,
-        company_number = coalesce(EXCLUDED.company_number, organisation.company_number),
-        sector = coalesce(EXCLUDED.sector, organisation.sector),
-        is_sme = coalesce(EXCLUDED.is_sme, organisation.is_sme),
-        is_vcse = coalesce(EXCLUDED.is_vcse, organisation.is_vcse),
+        company_number = coalesce(organisation.company_number, EXCLUDED.company_number),
+        sector = coalesce(organisation.sector, EXCLUDED.sector),
+        is_sme = coalesce(organisation.is_sme, EXCLUDED.is_sme),
+        is_vcse = coalesce(organisation.is_vcse, EXCLUDED.is_vcse),
         updated_at = now()
-    WHERE (organisation.name, organisation.company_number, organisation.sector,
-           organisation.is_sme, organisation.is_vcse)
-          IS DISTINCT FROM (EXCLUDED.name,
-                            coalesce(EXCLUDED.company_number, organisation.company_number),
-                            coalesce(EXCLUDED.sector, organisation.sector),
-                            coalesce(EXCLUDED.is_sme, organisation.is_sme),
-                            coalesce(EXCLUDED.is_vcse, organisation.is_vcse))
-"""
+    WHERE (organisation.company_number, organisation.sector, organisation.is_sme,
+           organisation.is_vcse)
+          IS DISTINCT FROM (coalesce(organisation.company_number, EXCLUDED.company_number),
+                            coalesce(organisation.sector, EXCLUDED.sector),
+                            coalesce(organisation.is_sme, EXCLUDED.is_sme),
+                            coalesce(organisation.is_vcse, EXCLUDED.is_vcse))
+"""  # Gaps are filled; the first name and values an organisation is stored with stay.
 
 _RESOLVED = """
     SELECT i.*, o.id AS supplier_id, t.id AS territory_id, n.id AS need_area_id

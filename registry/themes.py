@@ -378,9 +378,19 @@ _SAFEGUARDING = re.compile(
 )
 
 
+def _plain(text: pd.Series) -> pd.Series:
+    """Text with Unicode normalised and curly quotes made straight ("Women’s Aid")."""
+    return (
+        text.fillna("")
+        .astype(str)
+        .str.normalize("NFKC")
+        .str.replace("[\u2018\u2019\u02bc]", "'", regex=True)
+    )
+
+
 def classify(text: pd.Series) -> pd.Series:
     """Themes for each text, as sorted lists of vocabulary slugs (empty when none apply)."""
-    text = text.fillna("").astype(str)
+    text = _plain(text)
     hits = pd.DataFrame({slug: text.str.contains(rule) for slug, rule in _COMPILED.items()})
     return hits.apply(lambda row: [slug for slug in VOCABULARY if row[slug]], axis=1)
 
@@ -388,7 +398,7 @@ def classify(text: pd.Series) -> pd.Series:
 def needs_safeguarding(text: pd.Series) -> pd.Series:
     """True where the text describes a service whose exact location must never be public
     (refuges, safe houses, domestic and sexual abuse services)."""
-    return text.fillna("").astype(str).str.contains(_SAFEGUARDING)
+    return _plain(text).str.contains(_SAFEGUARDING)
 
 
 def parse_themes(value: str) -> tuple[list[str], list[str]]:

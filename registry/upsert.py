@@ -10,8 +10,10 @@ Then, in order:
 * rows matched to a record of another source only fill that record's gaps (``merged``).
 
 List columns (themes, evidence) are always joined, never shortened, so importing files in
-any order, any number of times, settles on the same state. A ``protect`` condition keeps
-columns a person set by hand (e.g. overridden themes).
+any order, any number of times, settles on the same state. A ``protected`` condition keeps
+columns a person set by hand (e.g. overridden themes); ``sticky`` flags (safeguarding),
+once set, are never cleared by an import; defaults apply only when a record is created, so
+a file that says nothing about a column never resets it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class Upsert:
     inserted_only: Sequence[str] = ()  # set on insert only (source, keys)
     protected: dict[str, str] = field(default_factory=dict)  # column → "keep it" condition
     ordering: dict[str, str] = field(default_factory=dict)  # list column → ORDER BY expr of t
+    # Defaults applied only when a record is created (a re-import never resets them).
+    insert_defaults: dict[str, str] = field(default_factory=dict)
+    # Flags that, once true, an import never turns off (e.g. safeguarding).
+    sticky: Sequence[str] = ()
 
     def run(self, conn: Connection) -> dict[str, int]:
         staging = f"{self.table}_in"
@@ -51,14 +57,20 @@ class Upsert:
         }
 
     def _insert(self) -> str:
-        columns = ", ".join([*self.inserted_only, *self.values])
+        columns = [*self.inserted_only, *self.values]
+        values = [
+            f"coalesce({c}, {self.insert_defaults[c]})" if c in self.insert_defaults else c
+            for c in columns
+        ]
         return (
-            f"INSERT INTO {self.table} ({columns}) SELECT {columns}"
+            f"INSERT INTO {self.table} ({', '.join(columns)}) SELECT {', '.join(values)}"
             f" FROM ({self.resolved}) r WHERE r.target_id IS NULL"
         )
 
     def _new_value(self, column: str, *, merged: bool) -> str:
-        if column in self.lists:
+        if column in self.sticky:
+            value = f"(t0.{column} OR coalesce(r.{column}, false))"
+        elif column in self.lists:
             order = self.ordering.get(column, "t")
             value = (
                 f"ARRAY(SELECT DISTINCT ON ({order}) t FROM unnest(t0.{column} || r.{column}) t"

@@ -175,7 +175,7 @@ def test_load_geography_with_a_broken_file_names_the_problem(tmp_path: Path) -> 
     broken.write_text("{")
     code, _, err = _run("load", "geography", "--territories", str(broken))
     assert code == 2
-    assert "cannot be read as GeoJSON" in err and "Nothing was written" in err
+    assert "cannot be read as GeoJSON" in err and "Nothing was changed" in err
 
 
 def test_about_gives_the_licence_attribution() -> None:

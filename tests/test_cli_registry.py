@@ -148,3 +148,28 @@ def test_territories_count_activities_and_supplier_sites(tmp_path: Path) -> None
     _, out, _ = _run("territories", "--json")
     thames = next(row for row in json.loads(out) if row["code"] == "E23000029")
     assert thames["supplier_sites"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "activities", "--territory", "E99999999"], "unknown territory 'E99999999'"),
+        (["export", "activities", "-o", "/no/such/folder/out.json"], "does not exist"),
+        (["geocode", "{dup}"], "postcode appear twice in the header"),
+        (["geocode", "{ok}", "-o", "/no/such/folder/out.csv"], "does not exist"),
+        (["geocode", "{ok}", "--encoding", "klingon"], "'klingon' is not a text encoding"),
+        (["activities", "update", "1", "--funding-gap", "nan"], "funding gap (£) must be"),
+        (["activities", "update", "1", "--funding-gap", "inf"], "funding gap (£) must be"),
+        (["activities", "update", "1", "--people-reached", "99999999999"], "people reached"),
+    ],
+)
+def test_bad_options_are_named_not_tracebacks(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    dup = tmp_path / "dup.csv"
+    dup.write_text("postcode,postcode\nOX1 1DP,OX1 1DP\n")
+    ok = tmp_path / "ok.csv"
+    ok.write_text("postcode\nOX1 1DP\n")
+    code, _, err = _run(*[a.format(dup=dup, ok=ok) for a in args])
+    assert code == 2, err
+    assert message in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from geo.errors import DataFileError
-from registry import activities, oruk, queries, suppliers
+from geo.errors import DataFileError, InvalidInputError
+from registry import activities, oruk, privacy, queries, suppliers
 from registry.importer import ImportReport, run_import
 from registry.upsert import Upsert
 
@@ -318,3 +319,116 @@ def test_suppliers_fold_name_variants_and_sites(registry: Engine, data_dir: Path
     assert sites == report.stored
     ocds = run_import(registry, suppliers.SPEC, data_dir / "suppliers" / "supplier_sites_ocds.csv")
     assert "Jersey" in ocds.errors.set_index("row").loc[2, "reason"]
+
+
+def test_reimport_never_resets_what_a_person_set(registry: Engine, tmp_path: Path) -> None:
+    path = _csv(tmp_path, "Women's centre,Drop-in,OX1 1DP,,,,,\n")
+    run_import(registry, activities.SPEC, path)
+    with registry.begin() as conn:
+        activity_id = conn.execute(text("SELECT id FROM activity")).scalar_one()
+        queries.update_activity(
+            conn,
+            activity_id,
+            {
+                "safeguarding": True,
+                "status": "at_risk",
+                "closing_date": date(2027, 6, 30),
+            },
+        )
+    report = run_import(registry, activities.SPEC, path)
+    assert (report.updated, report.unchanged) == (0, 1)
+    with registry.connect() as conn:
+        assert conn.execute(text("SELECT status, safeguarding FROM activity")).one() == (
+            "at_risk",
+            True,
+        )
+
+
+def test_a_renamed_activity_is_matched_by_its_new_name(registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "renamed.csv"
+    path.write_text("id,name,postcode\nA1,Alpha,OX1 1DP\n")
+    run_import(registry, activities.SPEC, path)
+    path.write_text("id,name,postcode\nA1,Beta,OX1 1DP\n")
+    run_import(registry, activities.SPEC, path)
+    with registry.connect() as conn:
+        keys = (
+            conn.execute(text("SELECT name_key FROM activity WHERE source_key = 'renamed:A1'"))
+            .scalars()
+            .all()
+        )
+    assert keys == ["beta"]
+
+
+def test_row_numbers_are_spreadsheet_rows_even_after_blank_lines(
+    registry: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("name,postcode\nGood,OX1 1DP\n\n,OX1 1DP\n")
+    report = run_import(registry, activities.SPEC, path)
+    assert report.rows == 2
+    assert report.errors["row"].tolist() == [4]
+
+
+def test_dates_in_any_common_form(registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text(
+        "name,postcode,status,closing_date\n"
+        "A,OX1 1DP,at risk,2027-03-31\n"
+        "B,OX1 1DP,at risk,2027-03-31T00:00:00+00:00\n"
+        "C,OX1 1DP,at risk,31/03/2027\n"
+        "D,OX1 1DP,at risk,soon\n"
+    )
+    report = run_import(registry, activities.SPEC, path)
+    assert (report.stored, report.rejected) == (3, 1)
+    assert "closing_date is not a date" in report.errors.iloc[0]["reason"]
+
+
+def test_numbers_too_big_for_the_register_are_named(registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "name,postcode,people_reached_per_year,funding_gap\n"
+        "A,OX1 1DP,99999999999,\n"
+        "B,OX1 1DP,,1e13\n"
+        "C,OX1 1DP,,inf\n"
+    )
+    report = run_import(registry, activities.SPEC, path)
+    assert report.rejected == 3
+    reasons = report.errors["reason"].tolist()
+    assert "people_reached_per_year is more than 2,147,483,647" in reasons
+    assert "funding_gap is more than 1,000,000,000,000" in reasons
+    assert "funding_gap is not an amount in pounds" in reasons
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"file_format": "pdf"}, "unknown format 'pdf'"),
+        ({"encoding": "klingon"}, "'klingon' is not a text encoding"),
+    ],
+)
+def test_unknown_format_or_encoding_is_named(
+    registry: Engine, tmp_path: Path, options: dict, message: str
+) -> None:
+    path = _csv(tmp_path, "Club,,OX1 1DP,,,,,\n")
+    with pytest.raises((DataFileError, InvalidInputError), match=message):
+        run_import(registry, activities.SPEC, path, **options)
+
+
+def test_exports_never_carry_a_safeguarded_place(registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "refuge.csv"
+    path.write_text(
+        "name,description,postcode,address\n"
+        "Haven,Refuge for women escaping domestic abuse,OX1 1DP,1 Secret Street\n"
+    )
+    run_import(registry, activities.SPEC, path)
+    with registry.connect() as conn:
+        frame = queries.activities(conn).drop(columns="geom")
+    text_out = json.dumps(oruk.services(frame)) + privacy.redact(frame).to_csv()
+    for secret in (
+        "OX1 1DP",
+        "1DP",
+        "Secret Street",
+        str(frame["need_area_code"].iloc[0]),
+        f"{frame['lat'].iloc[0]:.4f}",
+    ):
+        assert secret not in text_out

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from boundaries import generations
+from boundaries.gazetteer import PostcodeLoadReport, gazetteer_for
 from boundaries.sources import need_areas_2019, territories_2023
 from boundaries.store import LoadReport, load_geography
 from geo import migrate
 from geo.db import make_engine
-from geo.errors import DataFileError
+from geo.errors import DataFileError, NotLoadedError
+from registry import activities, placement
+from registry.importer import run_import
 
 
 def _snapshot(engine: Engine) -> tuple[object, ...]:
@@ -46,7 +50,7 @@ def test_reloading_the_same_files_changes_nothing(
 
 
 def test_forced_reload_keeps_counts_and_ids(
-    engine: Engine, geography: LoadReport, data_dir: Path
+    engine: Engine, postcodes: PostcodeLoadReport, data_dir: Path
 ) -> None:
     before = _snapshot(engine)
     again = load_geography(
@@ -54,6 +58,9 @@ def test_forced_reload_keeps_counts_and_ids(
     )
     assert not again.unchanged
     assert _snapshot(engine)[:5] == before[:5]
+    # The same boundaries again: postcodes placed on them stay current.
+    with engine.connect() as conn:
+        assert "postcode" in generations.current(conn)
 
 
 def _write_territories(tmp_path: Path, data_dir: Path, edit) -> Path:
@@ -256,5 +263,38 @@ def test_a_new_boundary_generation_loads_beside_the_old_one(
         ]
         assert used == ["Police force areas December 2025"]
         assert stored == 90  # both generations kept
+    finally:
+        engine.dispose()
+
+
+def test_a_new_generation_re_places_records_and_retires_the_gazetteer(
+    empty_database_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    migrate.upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        load_geography(engine, territories_2023(data_dir), need_areas_2019(data_dir))
+        source = tmp_path / "clubs.csv"
+        source.write_text("name,lat,lon\nOxford club,51.752,-1.258\n")
+        assert run_import(engine, activities.SPEC, source).stored == 1
+        newer = tmp_path / "territories_2025.geojson"
+        shutil.copy(data_dir / "geography" / "territories.geojson", newer)
+        report = load_geography(
+            engine,
+            territories_2023(data_dir).with_file(newer, "Police force areas December 2025"),
+            need_areas_2019(data_dir),
+            replace=placement.replace,
+        )
+        assert report.replaced == 1
+        with engine.connect() as conn:
+            vintage = conn.execute(
+                text(
+                    "SELECT b.vintage FROM activity a JOIN territory t ON t.id = a.territory_id"
+                    " JOIN boundary_set b ON b.id = t.boundary_set_id"
+                )
+            ).scalar_one()
+            assert vintage == "Police force areas December 2025"
+            with pytest.raises(NotLoadedError, match="load postcodes"):
+                gazetteer_for(conn, ["OX1 1DP"])
     finally:
         engine.dispose()

@@ -202,12 +202,20 @@ def test_need_is_population_weighted_over_the_area_served(need: NeedIndex) -> No
     assert alone["need_areas"].iloc[0] == 1 and alone["mean_uk_decile"].iloc[0] == 10
 
 
-def test_safeguarded_activities_never_reveal_their_point(need: NeedIndex) -> None:
-    refuge = dict(NEAR_NEEDY_CLOSING, safeguarding=True, distance_m=1_234.0)
+@pytest.mark.parametrize(
+    ("true_m", "banded_m"), [(120.0, 1_000.0), (1_234.0, 2_000.0), (2_000.0, 2_000.0)]
+)
+def test_safeguarded_activities_never_reveal_their_place(
+    need: NeedIndex, true_m: float, banded_m: float
+) -> None:
+    refuge = dict(NEAR_NEEDY_CLOSING, safeguarding=True, distance_m=true_m)
     ranked = rank(_candidates(refuge), need, STANDARD, today=TODAY)
-    assert ranked["distance_m"].iloc[0] == 1_000
-    assert np.isnan(ranked["lat"].iloc[0]) and np.isnan(ranked["lon"].iloc[0])
-    assert ranked["reason"].iloc[0].startswith("1.0 km from")
+    row = ranked.iloc[0]
+    assert row["distance_m"] == banded_m
+    # Nothing derived from distance gives the true distance away.
+    assert row["proximity"] == pytest.approx(np.exp(-banded_m / STANDARD.proximity_scale_m))
+    assert np.isnan(row["lat"]) and np.isnan(row["lon"])
+    assert row["reason"].startswith(f"within {banded_m / 1000:.1f} km from")
 
 
 def test_each_activity_is_listed_once_from_its_best_site(need: NeedIndex) -> None:

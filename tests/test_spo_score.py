@@ -110,3 +110,15 @@ def test_a_buyer_can_quote_another_rubric_version() -> None:
 def test_bad_spos_are_refused(rows: list, contract: float, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         score_spo(pd.DataFrame(rows), contract, contract_start=START)
+
+
+def test_overcommitment_is_judged_per_activity_not_per_commitment() -> None:
+    spo = pd.DataFrame(
+        [
+            _commitment(activity_id=1, value_gbp=30_000.0, funding_gap=40_000.0),
+            _commitment(activity_id=1, value_gbp=30_000.0, funding_gap=40_000.0),
+        ]
+    )
+    result = score_spo(spo, 3_000_000, contract_start=START)
+    # £60k promised against a £40k gap: a third of it cannot be used.
+    assert result.components["delivery_risk"] == pytest.approx(1 - 1 / 3, abs=1e-4)

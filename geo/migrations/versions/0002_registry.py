@@ -74,9 +74,10 @@ def _postcode_area(name: str, key: str, width: int) -> None:
         sa.Column("lon", sa.Float, nullable=False),
         sa.Column("lat", sa.Float, nullable=False),
         sa.Column("n_postcodes", sa.Integer, nullable=False),
-        sa.Column("territory_id", sa.Integer, sa.ForeignKey("territory.id"), nullable=True),
+        # Derived like postcode_unit: rebuilt whole by its loader, so no foreign keys.
+        sa.Column("territory_id", sa.Integer, nullable=True),
         sa.Column("territory_share", sa.Float, nullable=True),
-        sa.Column("need_area_id", sa.Integer, sa.ForeignKey("need_area.id"), nullable=True),
+        sa.Column("need_area_id", sa.Integer, nullable=True),
     )
 
 

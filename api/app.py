@@ -1,0 +1,86 @@
+"""The FastAPI application: one engine and one set of in-memory indexes per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.deps import Indexes
+from api.errors import add_exception_handlers
+from api.limits import BodyLimit
+from api.routers import (
+    activities,
+    admin,
+    auth,
+    health,
+    recommendations,
+    register,
+    spos,
+    tenders,
+    territories,
+)
+from geo.attribution import SHORT
+from geo.db import make_engine
+from geo.settings import Settings, get_settings
+
+# Larger request bodies are refused (413) before they are read: no endpoint needs more.
+MAX_BODY_BYTES = 1_000_000
+
+DESCRIPTION = f"""
+Dual Impact: social value in UK public contracts, made geographic, strategic and measurable.
+
+Public reads (territories, activities, recommendations, the register of awarded Social
+Purchase Orders) need no sign-in. Everything that writes needs an access token from
+`POST /token`, and is scoped to the signed-in user's organisation. Before award an SPO is
+visible only to its supplier and the tender's buyer, in every endpoint.
+
+{SHORT}
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # No ping on every checkout (a round trip per request); connections are recycled
+        # hourly instead, and a dropped one fails one request, not the server.
+        engine = make_engine(
+            settings.sqlalchemy_url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=False,
+            pool_recycle=3600,
+        )
+        app.state.engine = engine
+        app.state.settings = settings
+        app.state.indexes = Indexes(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Dual Impact API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "MIT (code); data under the Open Government Licence v3.0"},
+    )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    add_exception_handlers(app)
+    for module in (
+        health,
+        auth,
+        territories,
+        activities,
+        recommendations,
+        tenders,
+        spos,
+        register,
+        admin,
+    ):
+        app.include_router(module.router)
+    return app

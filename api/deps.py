@@ -1,0 +1,114 @@
+"""Request-scoped dependencies: connections, the signed-in user, shared indexes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Connection, Engine
+
+from accounts import tokens
+from accounts.users import User, get_user
+from boundaries import repository
+from boundaries.locate import Locator
+from geo.errors import AuthenticationError
+from geo.settings import Settings
+from matching.need import NeedIndex
+from procurement.visibility import Viewer
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/token", auto_error=False)
+
+
+class Indexes:
+    """Need areas and territories held in memory, built on first use (once per process).
+
+    They change only when new boundaries are loaded: restart the server after that.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._need: NeedIndex | None = None
+        self._locator: Locator | None = None
+
+    def need(self) -> NeedIndex:
+        with self._lock:
+            if self._need is None:
+                with self._engine.connect() as conn:
+                    self._need = NeedIndex.from_frame(repository.need_areas(conn))
+            return self._need
+
+    def locator(self) -> Locator:
+        with self._lock:
+            if self._locator is None:
+                with self._engine.connect() as conn:
+                    self._locator = repository.locator(conn)
+            return self._locator
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def indexes_of(request: Request) -> Indexes:
+    indexes: Indexes = request.app.state.indexes
+    return indexes
+
+
+def read_connection(request: Request) -> Iterator[Connection]:
+    """A connection for reads, in autocommit: no BEGIN/ROLLBACK round trips per request
+    (each statement sees the latest committed data)."""
+    with engine_of(request).connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def write_connection(request: Request) -> Iterator[Connection]:
+    """One transaction for the whole request: committed if it succeeds, else rolled back."""
+    with engine_of(request).begin() as conn:
+        yield conn
+
+
+async def optional_user(
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
+) -> User | None:
+    """The signed-in user, if a token came (async: anonymous reads skip the thread pool)."""
+    if token is None:
+        return None
+    user_id = tokens.user_id_of(token, settings_of(request).signing_key())
+
+    def load() -> User:
+        with engine_of(request).connect() as conn:
+            return get_user(conn, user_id)
+
+    return await run_in_threadpool(load)
+
+
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise AuthenticationError("sign in first: this needs an access token (POST /token)")
+    return user
+
+
+ReadConn = Annotated[Connection, Depends(read_connection)]
+WriteConn = Annotated[Connection, Depends(write_connection)]
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+IndexesDep = Annotated[Indexes, Depends(indexes_of)]
+
+
+async def viewer(user: OptionalUser) -> Viewer:
+    return Viewer.of(user)
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]

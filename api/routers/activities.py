@@ -1,0 +1,166 @@
+"""Activities: public GeoJSON reads (safeguarded places withheld) and stewards' writes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentUser, ReadConn, ViewerDep, WriteConn
+from api.geojson import features
+from api.schemas import ActivityIn, ActivityPatch, EvidenceIn, Id
+from boundaries.gazetteer import place_postcode
+from geo.attribution import SHORT
+from geo.errors import InvalidInputError
+from procurement.backing import backing_counts
+from registry import privacy
+from registry import queries as registry_queries
+from registry.records import register_for, require_steward
+from registry.themes import VOCABULARY
+
+router = APIRouter(prefix="/activities", tags=["activities"])
+
+MAX_PAGE = 500
+Territory = Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
+Theme = Annotated[str | None, Query(max_length=60, description=", ".join(VOCABULARY))]
+Bbox = Annotated[
+    str | None,
+    Query(max_length=100, description="west,south,east,north in degrees (EPSG:4326)"),
+]
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError:
+        raise InvalidInputError(
+            f"bbox {value!r} must be four numbers: west,south,east,north"
+        ) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInputError(
+            f"bbox {value!r} must have west < east and south < north, within -180..180, -90..90"
+        )
+    return west, south, east, north
+
+
+def _collection(feats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": feats, **extra, "attribution": SHORT}
+
+
+@router.get("")
+def list_activities(
+    request: Request,
+    conn: ReadConn,
+    viewer: ViewerDep,
+    territory: Territory = None,
+    theme: Theme = None,
+    bbox: Bbox = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """Activities as a GeoJSON FeatureCollection, a page at a time (``next`` links the
+    following page). Safeguarded activities have no geometry and a district postcode."""
+    if theme is not None and theme not in VOCABULARY:
+        raise InvalidInputError(f"unknown theme {theme!r}; use: {', '.join(VOCABULARY)}")
+    frame, total = registry_queries.activity_page(
+        conn, territory=territory, theme=theme, bbox=_bbox(bbox), limit=limit, offset=offset
+    )
+    backing = backing_counts(conn, viewer, frame["id"].tolist())
+    following = None
+    if offset + limit < total:
+        following = str(request.url.include_query_params(offset=offset + limit))
+    return _collection(
+        features(frame.to_dict("records"), backing),
+        numberMatched=total,
+        numberReturned=len(frame),
+        next=following,
+    )
+
+
+@router.get("/nearby")
+def nearby(
+    conn: ReadConn,
+    viewer: ViewerDep,
+    postcode: Annotated[str | None, Query(max_length=12, examples=["OX1 1DP"])] = None,
+    lat: Annotated[float | None, Query(ge=49.0, le=61.5)] = None,
+    lon: Annotated[float | None, Query(ge=-8.9, le=2.1)] = None,
+    radius_km: Annotated[float, Query(gt=0, le=50)] = 5.0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> JSONResponse:
+    """Open activities within ``radius_km`` of a postcode (or lat/lon), nearest first.
+    Distances to safeguarded activities are rounded up to whole kilometres."""
+    if postcode is not None:
+        place = place_postcode(conn, postcode)
+        lat, lon, label = place.lat, place.lon, place.postcode
+    elif lat is None or lon is None:
+        raise InvalidInputError("give a postcode, or both lat and lon")
+    else:
+        label = f"{lat:.5f}, {lon:.5f}"
+    found = [
+        privacy.redact_record(r)
+        for r in registry_queries.nearby(conn, lat, lon, radius_km * 1000.0, limit)
+    ]
+    # Safeguarded activities sit among the others by their banded distance only.
+    found.sort(key=lambda r: (r["distance_m"], r["id"]))
+    for record in found:
+        record["distance_m"] = round(record["distance_m"])
+    backing = backing_counts(conn, viewer, [r["id"] for r in found])
+    return JSONResponse(
+        _collection(
+            features(found, backing),
+            origin={"label": label, "lat": round(lat, 6), "lon": round(lon, 6)},
+            radius_km=radius_km,
+        )
+    )
+
+
+@router.get("/{activity_id}")
+def activity(activity_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
+    """One activity as a GeoJSON Feature."""
+    frame = registry_queries.activity(conn, activity_id)
+    (feature,) = features(frame.to_dict("records"), backing_counts(conn, viewer, [activity_id]))
+    return {**feature, "attribution": SHORT}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def register(body: ActivityIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
+    """Register an activity (a provider's own, or a buyer's staff for their territory):
+    validated and geocoded exactly as an import. The same name at the same postcode is
+    the same activity: sending it again updates it."""
+    fields = body.model_dump(exclude_none=True)
+    registered = register_for(conn, user, fields)
+    frame = registry_queries.activity(conn, registered.activity_id)
+    (feature,) = features(frame.to_dict("records"))
+    return {**feature, "created": registered.created}
+
+
+@router.patch("/{activity_id}")
+def update(
+    activity_id: Id, body: ActivityPatch, conn: WriteConn, user: CurrentUser
+) -> dict[str, Any]:
+    """Change an activity's figures, status (e.g. at risk, with a closing date), area
+    served, safeguarding flag or themes."""
+    require_steward(conn, user, activity_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "themes" in changes:
+        registry_queries.set_themes(conn, activity_id, changes.pop("themes"))
+    if "service_radius_km" in changes:
+        radius = changes.pop("service_radius_km")
+        changes["service_radius_m"] = None if radius is None else radius * 1000.0
+    registry_queries.update_activity(conn, activity_id, changes)
+    (feature,) = features(registry_queries.activity(conn, activity_id).to_dict("records"))
+    return feature
+
+
+@router.post("/{activity_id}/evidence", status_code=status.HTTP_201_CREATED)
+def add_evidence(
+    activity_id: Id, body: EvidenceIn, conn: WriteConn, user: CurrentUser
+) -> dict[str, Any]:
+    """Attach a link to evidence of what the activity achieves."""
+    require_steward(conn, user, activity_id)
+    registry_queries.add_evidence(conn, activity_id, body.url)
+    (feature,) = features(registry_queries.activity(conn, activity_id).to_dict("records"))
+    return feature

@@ -1,0 +1,86 @@
+"""Tenders: buyers open them; suppliers draft SPOs against them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import CurrentUser, IndexesDep, ReadConn, ViewerDep, WriteConn
+from api.schemas import Id, SpoIn, TenderIn
+from boundaries.gazetteer import gazetteer_for
+from geo.attribution import SHORT
+from geo.geocode import Geocoder
+from geo.jsonable import jsonable, records
+from matching import near
+from procurement import spos, tenders
+from procurement.visibility import Viewer
+
+router = APIRouter(prefix="/tenders", tags=["tenders"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def open_tender(body: TenderIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
+    """A buyer lead opens a tender for one of its territories (social value weighted at
+    least 10 %, as PPN 06/20 asks)."""
+    spec = tenders.TenderSpec(**body.model_dump())
+    geocoder = Geocoder(gazetteer_for(conn, body.delivery_postcodes), None)
+    tender_id = tenders.open_tender(conn, user, spec, geocoder)
+    return jsonable(tenders.get_tender(conn, tender_id))
+
+
+@router.get("")
+def list_tenders(
+    conn: ReadConn, territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None
+) -> dict[str, Any]:
+    """Open and past tenders (tenders are public; the bids against them are not)."""
+    return {"tenders": jsonable(tenders.list_tenders(conn, territory))}
+
+
+@router.get("/{tender_id}")
+def get_tender(tender_id: Id, conn: ReadConn) -> dict[str, Any]:
+    return jsonable(tenders.get_tender(conn, tender_id))
+
+
+@router.get("/{tender_id}/recommendations")
+def recommendations(
+    tender_id: Id,
+    conn: ReadConn,
+    indexes: IndexesDep,
+    postcode: Annotated[str | None, Query(max_length=12)] = None,
+    top: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> dict[str, Any]:
+    """What an SPO for this tender should back: activities of the tender's territory,
+    ranked against the outcomes it seeks, near ``postcode`` (a supplier's site) if given."""
+    tender = tenders.get_tender(conn, tender_id)
+    found = near.recommend(
+        conn,
+        indexes.need(),
+        postcode=postcode,
+        territory=tender["territory_code"],
+        outcomes=tender["outcomes"],
+        top=top,
+    )
+    return {
+        "tender": tender_id,
+        "territory": found.territory,
+        "heading": found.heading,
+        "outcomes": found.outcomes,
+        "recommendations": records(found.ranked),
+        "attribution": SHORT,
+    }
+
+
+@router.post("/{tender_id}/spos", status_code=status.HTTP_201_CREATED)
+def draft_spo(tender_id: Id, body: SpoIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
+    """A supplier drafts its SPO for the tender (one live SPO per supplier and tender)."""
+    spo_id = spos.draft(conn, user, tender_id, body.summary, [c.spec() for c in body.commitments])
+    return jsonable(spos.get_spo(conn, Viewer.of(user), spo_id))
+
+
+@router.get("/{tender_id}/spos")
+def tender_spos(tender_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
+    """The tender's SPOs you may see: before award only your own (supplier) or all of
+    them (the tender's buyer); after award, the winner."""
+    tenders.get_tender(conn, tender_id)
+    return {"spos": jsonable(spos.list_spos(conn, viewer, tender_id=tender_id))}

@@ -1,0 +1,101 @@
+"""Commands for people and the SPO lifecycle: add users, verify the audit trail, serve."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from accounts.users import create_organisation, create_user
+from cli.common import console, open_engine, print_json
+from geo.errors import InvalidInputError
+from procurement import audit
+
+users_app = typer.Typer(
+    help="Add organisations' people (the first admin, too).", no_args_is_help=True
+)
+audit_app = typer.Typer(help="Check the SPO audit trail.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: str = typer.Option(..., help="Sign-in email."),
+    role: str = typer.Option(
+        "admin",
+        help="buyer_lead, buyer_evaluator, supplier, provider, analyst or admin.",
+    ),
+    organisation: str = typer.Option(
+        "Dual Impact platform", help="Organisation name (created if new)."
+    ),
+    kind: str = typer.Option(
+        "operator", help="Organisation kind: operator, buyer, supplier or provider."
+    ),
+    buyer_kind: str | None = typer.Option(
+        None, help="For buyers: police, council, nhs, fire or criminal_justice."
+    ),
+    territory: list[str] = typer.Option(
+        [], help="For buyers: a territory code it buys for (repeat for more)."
+    ),
+    name: str = typer.Option("", help="The person's name (default: the email)."),
+    password_env: str = typer.Option(
+        "DUALIMPACT_PASSWORD",
+        help="Environment variable holding the password (else you are asked for it).",
+    ),
+) -> None:
+    """Add a user (by default the platform's first admin) to an organisation.
+
+    The password is read from $DUALIMPACT_PASSWORD or asked for without echo; it is stored
+    only as an Argon2 hash.
+    """
+    password = os.environ.get(password_env) or typer.prompt(
+        "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+    )
+    with open_engine() as engine, engine.begin() as conn:
+        organisation_id = create_organisation(
+            conn, kind, organisation, buyer_kind=buyer_kind, territories=territory
+        )
+        user_id = create_user(conn, email, name, password, organisation_id, role)
+    console.print(f"User {user_id} ({email}, {role}) added to {organisation} ({kind}).")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    spo: int | None = typer.Option(None, help="Check one SPO (default: every SPO)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recompute every SPO's hash chain: any event changed, removed or reordered since it
+    was written is reported, and the command fails (exit status 1)."""
+    with open_engine() as engine, engine.connect() as conn:
+        problems = audit.verify(conn, spo)
+    if as_json:
+        print_json({"verified": not problems, "problems": problems})
+    elif problems:
+        for problem in problems:
+            console.print(f"[red]✗[/red] {problem}")
+    else:
+        console.print("[green]✓[/green] the audit trail verifies: no event was changed.")
+    if problems:
+        raise typer.Exit(1)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+    workers: int = typer.Option(1, min=1, max=32, help="Worker processes."),
+    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+) -> None:
+    """Serve the web pages and the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    if reload and workers > 1:
+        raise InvalidInputError("--reload works with one worker only")
+    console.print(f"Serving on http://{host}:{port} (API docs at /docs). Ctrl-C stops it.")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="warning",
+    )

@@ -1,0 +1,173 @@
+"""Delivery against awarded commitments, two-sided: the supplier claims what it gave, the
+activity's provider confirms or disputes it, the buyer signs off what was confirmed.
+
+Only confirmed delivery counts as delivered in the register and the KPI exports; claims
+waiting for the provider are shown as claimed. Every step is in the SPO's audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from accounts.users import User, require_role
+from geo.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from procurement import audit
+from procurement.spos import change_state, locked
+from procurement.states import AWARDED, DELIVERING
+
+
+def claim(
+    conn: Connection,
+    user: User,
+    commitment_id: int,
+    *,
+    money_paid_gbp: float = 0.0,
+    hours_given: float = 0.0,
+    people_reached: int = 0,
+    evidence_links: list[str] | None = None,
+    note: str | None = None,
+) -> int:
+    """The supplier records what it delivered against a commitment; returns the claim id."""
+    require_role(user, ["supplier"], "claim delivery")
+    commitment = _commitment(conn, commitment_id)
+    spo = locked(conn, commitment["spo_id"], user)
+    if user.organisation_id != spo["supplier_id"]:
+        raise PermissionDeniedError("only the SPO's own supplier can claim delivery")
+    if spo["status"] not in (AWARDED, DELIVERING):
+        raise ConflictError(f"SPO {spo['id']} is {spo['status']}: delivery starts after award")
+    amounts = {
+        "money paid": money_paid_gbp,
+        "hours given": hours_given,
+        "people reached": people_reached,
+    }
+    negative = [name for name, value in amounts.items() if not value >= 0]
+    if negative:
+        raise InvalidInputError(f"{', '.join(negative)} must be zero or more")
+    links = evidence_links or []
+    if not any(amounts.values()) and not links:
+        raise InvalidInputError("a delivery claim needs an amount, hours, people or evidence")
+    bad = [link for link in links if not link.startswith(("https://", "http://"))]
+    if bad:
+        raise InvalidInputError(f"evidence {bad[0]!r} is not a web address (https://...)")
+    if spo["status"] == AWARDED:
+        change_state(conn, spo, DELIVERING, user, "delivery started")
+    delivery_id: int = conn.execute(
+        text(
+            """
+            INSERT INTO spo_delivery (commitment_id, money_paid_gbp, hours_given, people_reached,
+                                      evidence_links, note, claimed_by)
+            VALUES (:c, :money, :hours, :people, :links, :note, :user) RETURNING id
+            """
+        ),
+        {
+            "c": commitment_id,
+            "money": money_paid_gbp,
+            "hours": hours_given,
+            "people": people_reached,
+            "links": links,
+            "note": note,
+            "user": user.id,
+        },
+    ).scalar_one()
+    audit.append(
+        conn,
+        spo["id"],
+        user.id,
+        "delivery claimed",
+        payload={
+            "delivery": delivery_id,
+            "commitment": commitment_id,
+            **amounts,
+            "evidence": links,
+        },
+    )
+    return delivery_id
+
+
+def respond(
+    conn: Connection, user: User, delivery_id: int, *, confirm: bool, note: str | None = None
+) -> None:
+    """The activity's provider confirms or disputes a claim (once)."""
+    require_role(user, ["provider"], "confirm or dispute delivery")
+    row = _delivery(conn, delivery_id)
+    if user.organisation_id != row["provider_id"]:
+        raise PermissionDeniedError("only the activity's own provider can confirm its delivery")
+    spo = locked(conn, row["spo_id"], user)
+    if row["provider_status"] != "pending":
+        raise ConflictError(f"delivery {delivery_id} was already {row['provider_status']}")
+    if not confirm and len((note or "").strip()) < 10:
+        raise InvalidInputError("a dispute needs a note saying what is wrong")
+    status = "confirmed" if confirm else "disputed"
+    conn.execute(
+        text(
+            "UPDATE spo_delivery SET provider_status = :s, provider_by = :u, provider_note = :n"
+            " WHERE id = :id"
+        ),
+        {"s": status, "u": user.id, "n": note, "id": delivery_id},
+    )
+    audit.append(
+        conn,
+        spo["id"],
+        user.id,
+        f"delivery {status} by provider",
+        reason=note,
+        payload={"delivery": delivery_id},
+    )
+
+
+def sign_off(conn: Connection, user: User, delivery_id: int) -> None:
+    """The buyer signs off a delivery the provider confirmed."""
+    require_role(user, ["buyer_lead"], "sign off delivery")
+    row = _delivery(conn, delivery_id)
+    spo = locked(conn, row["spo_id"], user)
+    if user.organisation_id != row["buyer_id"]:
+        raise PermissionDeniedError("only the tender's buyer can sign off its delivery")
+    if row["provider_status"] != "confirmed":
+        raise ConflictError(
+            f"delivery {delivery_id} is {row['provider_status']}: the provider must confirm it "
+            "before sign-off"
+        )
+    if row["signed_off_by"] is not None:
+        raise ConflictError(f"delivery {delivery_id} is already signed off")
+    conn.execute(
+        text("UPDATE spo_delivery SET signed_off_by = :u WHERE id = :id"),
+        {"u": user.id, "id": delivery_id},
+    )
+    audit.append(conn, spo["id"], user.id, "delivery signed off", payload={"delivery": delivery_id})
+
+
+def _commitment(conn: Connection, commitment_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            text("SELECT id, spo_id FROM spo_commitment WHERE id = :id"), {"id": commitment_id}
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFoundError(f"no commitment with id {commitment_id}")
+    return dict(row)
+
+
+def _delivery(conn: Connection, delivery_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            text(
+                """
+            SELECT d.id, d.provider_status, d.signed_off_by, c.spo_id, a.provider_id,
+                   t.buyer_id
+            FROM spo_delivery d JOIN spo_commitment c ON c.id = d.commitment_id
+            JOIN activity a ON a.id = c.activity_id JOIN spo s ON s.id = c.spo_id
+            JOIN tender t ON t.id = s.tender_id WHERE d.id = :id
+            """
+            ),
+            {"id": delivery_id},
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFoundError(f"no delivery claim with id {delivery_id}")
+    return dict(row)

@@ -1,0 +1,238 @@
+"""Public reporting of awarded SPOs: the register, Procurement Act KPIs, and OCDS.
+
+Only awarded SPOs (awarded, delivering, completed) ever appear here: these functions read
+through the public condition of :mod:`procurement.visibility`, so a bid before award, or a
+losing bid, cannot reach them. "Delivered" counts only what the activity's provider
+confirmed; what the supplier claimed but the provider has not confirmed is shown apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from geo.errors import NotFoundError
+from matching.allocate import HOUR_VALUE_GBP
+from procurement.visibility import ANONYMOUS, spo_filter
+
+
+def register(
+    conn: Connection, territory: str | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Awarded SPOs with their buyer, supplier, activities, committed and delivered value,
+    newest award first (a page of them when ``limit`` is given)."""
+    public, _ = spo_filter(ANONYMOUS)
+    rows = conn.execute(
+        text(
+            f"""
+            WITH page AS (
+                SELECT s.id FROM spo s JOIN tender t ON t.id = s.tender_id
+                WHERE {public}
+                  AND (CAST(:territory AS text) IS NULL OR t.territory_code = :territory)
+                ORDER BY s.awarded_at DESC, s.id LIMIT :limit OFFSET :offset
+            )
+            SELECT s.id AS spo_id, s.status, s.awarded_at, t.id AS tender_id, t.title AS tender,
+                   t.ocid, t.territory_code, b.name AS buyer, b.buyer_kind, o.name AS supplier,
+                   coalesce(sum(c.value_gbp), 0)::float8 AS committed_gbp,
+                   coalesce(sum(dv.confirmed_gbp), 0)::float8 AS delivered_gbp,
+                   coalesce(sum(dv.claimed_gbp), 0)::float8 AS claimed_gbp,
+                   coalesce(sum(dv.people), 0)::int AS people_reached,
+                   array_agg(DISTINCT a.name ORDER BY a.name) AS activities
+            FROM page JOIN spo s ON s.id = page.id JOIN tender t ON t.id = s.tender_id
+            JOIN organisation b ON b.id = t.buyer_id JOIN organisation o ON o.id = s.supplier_id
+            JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
+            LEFT JOIN LATERAL (
+                SELECT sum(d.money_paid_gbp + d.hours_given * :hour) FILTER (WHERE
+                           d.provider_status = 'confirmed') AS confirmed_gbp,
+                       sum(d.money_paid_gbp + d.hours_given * :hour) AS claimed_gbp,
+                       sum(d.people_reached) FILTER (WHERE d.provider_status = 'confirmed')
+                           AS people
+                FROM spo_delivery d WHERE d.commitment_id = c.id
+            ) dv ON true
+            GROUP BY s.id, t.id, b.id, o.id
+            ORDER BY s.awarded_at DESC, s.id
+            """
+        ),
+        {"territory": territory, "hour": HOUR_VALUE_GBP, "limit": limit, "offset": offset},
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def register_size(conn: Connection, territory: str | None = None) -> int:
+    """How many SPOs the public register holds (in a territory)."""
+    public, _ = spo_filter(ANONYMOUS)
+    return int(
+        conn.execute(
+            text(
+                f"SELECT count(*) FROM spo s JOIN tender t ON t.id = s.tender_id WHERE {public}"
+                " AND (CAST(:territory AS text) IS NULL OR t.territory_code = :territory)"
+            ),
+            {"territory": territory},
+        ).scalar_one()
+    )
+
+
+def kpis(conn: Connection, spo_id: int) -> pd.DataFrame:
+    """An awarded SPO's commitments as contract KPIs with delivery against each, for the
+    Procurement Act's contract performance notices (at least three KPIs for contracts over
+    £5m, reported at least every 12 months)."""
+    public, _ = spo_filter(ANONYMOUS)
+    frame = pd.read_sql(
+        text(
+            f"""
+            SELECT t.ocid, t.title AS contract, o.name AS supplier, c.id AS kpi_id,
+                   c.what AS kpi, c.kind, c.quantity::float8 AS target,
+                   CASE c.kind WHEN 'money' THEN 'GBP' WHEN 'in_kind' THEN 'GBP (value)'
+                        WHEN 'volunteer_hours' THEN 'hours' ELSE 'jobs' END AS unit,
+                   c.by_when AS due, a.name AS activity, c.where_text AS "where",
+                   c.for_whom,
+                   coalesce(sum(CASE c.kind WHEN 'volunteer_hours' THEN d.hours_given
+                                     ELSE d.money_paid_gbp END)
+                            FILTER (WHERE d.provider_status = 'confirmed'), 0)::float8
+                       AS delivered_confirmed,
+                   coalesce(sum(CASE c.kind WHEN 'volunteer_hours' THEN d.hours_given
+                                     ELSE d.money_paid_gbp END), 0)::float8 AS claimed,
+                   coalesce(sum(d.people_reached) FILTER (WHERE d.provider_status =
+                       'confirmed'), 0)::int AS people_reached,
+                   count(d.id) FILTER (WHERE d.signed_off_by IS NOT NULL) AS signed_off
+            FROM spo s JOIN tender t ON t.id = s.tender_id
+            JOIN organisation o ON o.id = s.supplier_id
+            JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
+            LEFT JOIN spo_delivery d ON d.commitment_id = c.id
+            WHERE s.id = :id AND {public}
+            GROUP BY t.id, o.id, c.id, a.id ORDER BY c.id
+            """
+        ),
+        conn,
+        params={"id": spo_id},
+    )
+    if frame.empty:
+        raise NotFoundError(f"no awarded SPO with id {spo_id}")
+    frame["progress"] = (frame["delivered_confirmed"] / frame["target"]).round(4)
+    return frame
+
+
+def ocds_package(conn: Connection, territory: str | None = None) -> dict[str, Any]:
+    """The register as an Open Contracting (OCDS 1.1) release package: one award release
+    per awarded SPO, the SPO carried in ``socialPurchaseOrder`` (an extension)."""
+    releases = []
+    for entry in register(conn, territory):
+        items = kpis(conn, entry["spo_id"])
+        awarded = entry["awarded_at"].isoformat() if entry["awarded_at"] else None
+        releases.append(
+            {
+                "ocid": entry["ocid"],
+                "id": f"{entry['ocid']}-spo-{entry['spo_id']}",
+                "date": awarded,
+                "tag": ["award"],
+                "initiationType": "tender",
+                "language": "en",
+                "parties": [
+                    {"id": f"buyer-{entry['buyer']}", "name": entry["buyer"], "roles": ["buyer"]},
+                    {
+                        "id": f"supplier-{entry['supplier']}",
+                        "name": entry["supplier"],
+                        "roles": ["supplier"],
+                    },
+                ],
+                "buyer": {"id": f"buyer-{entry['buyer']}", "name": entry["buyer"]},
+                "tender": {"id": str(entry["tender_id"]), "title": entry["tender"]},
+                "awards": [
+                    {
+                        "id": f"spo-{entry['spo_id']}",
+                        "date": awarded,
+                        "status": "active",
+                        "suppliers": [
+                            {"id": f"supplier-{entry['supplier']}", "name": entry["supplier"]}
+                        ],
+                    }
+                ],
+                "socialPurchaseOrder": {
+                    "id": entry["spo_id"],
+                    "territory": entry["territory_code"],
+                    "status": entry["status"],
+                    "committedValue": {"amount": entry["committed_gbp"], "currency": "GBP"},
+                    "deliveredValue": {
+                        "amount": entry["delivered_gbp"],
+                        "currency": "GBP",
+                        "basis": "confirmed by the activity's provider",
+                    },
+                    "commitments": [
+                        {
+                            "id": str(row.kpi_id),
+                            "activity": row.activity,
+                            "description": row.kpi,
+                            "kind": row.kind,
+                            "target": row.target,
+                            "unit": row.unit,
+                            "dueDate": row.due.isoformat(),
+                            "where": row.where,
+                            "forWhom": row.for_whom,
+                            "delivered": row.delivered_confirmed,
+                        }
+                        for row in items.itertuples()
+                    ],
+                },
+            }
+        )
+    return {
+        "uri": "dualimpact:register" + (f":{territory}" if territory else ""),
+        "version": "1.1",
+        "publisher": {"name": "Dual Impact register"},
+        # ``socialPurchaseOrder`` is this platform's own field, documented in the README;
+        # no published OCDS extension describes it yet.
+        "extensions": [],
+        "releases": releases,
+    }
+
+
+def value_by_territory(conn: Connection) -> pd.DataFrame:
+    """Committed and delivered (provider-confirmed) value of awarded SPOs per territory."""
+    public, _ = spo_filter(ANONYMOUS)
+    return pd.read_sql(
+        text(
+            f"""
+            SELECT t.territory_code, coalesce(sum(c.value_gbp), 0)::float8 AS committed_gbp,
+                   coalesce(sum((SELECT sum(d.money_paid_gbp + d.hours_given * :hour)
+                                 FROM spo_delivery d WHERE d.commitment_id = c.id
+                                   AND d.provider_status = 'confirmed')), 0)::float8
+                       AS delivered_gbp
+            FROM spo s JOIN tender t ON t.id = s.tender_id
+            JOIN spo_commitment c ON c.spo_id = s.id
+            WHERE {public} GROUP BY t.territory_code
+            """
+        ),
+        conn,
+        params={"hour": HOUR_VALUE_GBP},
+    )
+
+
+def awarded_links(conn: Connection, territory: str | None = None) -> pd.DataFrame:
+    """Awarded SPO commitments as lines: each activity, and the supplier's site nearest to
+    it (callers redact safeguarded activities' points before drawing them)."""
+    public, _ = spo_filter(ANONYMOUS)
+    return pd.read_sql(
+        text(
+            f"""
+            SELECT s.id AS spo_id, o.name AS supplier, a.id AS activity_id,
+                   a.name AS activity, a.safeguarding, c.value_gbp::float8 AS value_gbp,
+                   ST_Y(a.geom) AS lat, ST_X(a.geom) AS lon,
+                   site.lat AS site_lat, site.lon AS site_lon, site.name AS site
+            FROM spo s JOIN tender t ON t.id = s.tender_id
+            JOIN organisation o ON o.id = s.supplier_id
+            JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
+            LEFT JOIN LATERAL (
+                SELECT ss.name, ST_Y(ss.geom) AS lat, ST_X(ss.geom) AS lon
+                FROM supplier_site ss WHERE ss.supplier_id = s.supplier_id
+                ORDER BY ss.geom <-> a.geom LIMIT 1
+            ) site ON true
+            WHERE {public}
+              AND (CAST(:territory AS text) IS NULL OR t.territory_code = :territory)
+            ORDER BY s.id, a.id
+            """
+        ),
+        conn,
+        params={"territory": territory},
+    )

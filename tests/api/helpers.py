@@ -1,0 +1,61 @@
+"""Shared pieces of the API tests: the cast, the world they act in, request bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from accounts import tokens
+
+SECRET = "test-signing-key-not-for-production-0123456789"
+PASSWORD = "correct horse battery staple"
+TVP, MET = "E23000029", "E23000001"
+
+
+@dataclass
+class Accounts:
+    users: dict[str, int]
+    organisations: dict[str, int]
+
+    def headers(self, persona: str | None) -> dict[str, str]:
+        if persona is None:
+            return {}
+        token = tokens.issue(self.users[persona], SECRET, 30)
+        return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass(frozen=True)
+class World:
+    youth_club: int  # TVP, gap £10,000, run by "provider"
+    food_bank: int  # TVP, gap £50,000, run by "other_provider"
+    refuge: int  # TVP, safeguarded, gap £20,000
+    london_club: int  # Met, gap £5,000
+
+
+def tender_body(territory: str = TVP, **changes: Any) -> dict[str, Any]:
+    start = date.today() + timedelta(days=30)
+    return {
+        "title": "Custody cleaning 2027-2030",
+        "territory_code": territory,
+        "contract_value_gbp": 2_000_000,
+        "social_value_weighting_pct": 15,
+        "outcomes": ["youth", "food_poverty"],
+        "bid_deadline": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "contract_start": start.isoformat(),
+        "delivery_postcodes": ["OX4 1YA"] if territory == TVP else ["SW1A 1AA"],
+        **changes,
+    }
+
+
+def commitment(activity_id: int, quantity: float = 4_000, **changes: Any) -> dict[str, Any]:
+    return {
+        "activity_id": activity_id,
+        "kind": "money",
+        "quantity": quantity,
+        "what": "Pay for a season of coached sessions and kit",
+        "where": "Cowley Marsh recreation ground, Oxford",
+        "for_whom": "Young people aged 11-17 in Cowley and Blackbird Leys",
+        "by_when": (date.today() + timedelta(days=200)).isoformat(),
+        **changes,
+    }

@@ -7,12 +7,16 @@ DI := $(BIN)/dualimpact
 
 .PHONY: demo test bench lint setup system db
 
-demo: db ## Set up, load the shared data (geography, postcodes, activities, suppliers), print the overview
+demo: db ## Set up, load the shared data, run matching and coverage, serve the app at :8000
 	$(DI) load geography
 	$(DI) load postcodes
 	$(DI) load activities
 	$(DI) load suppliers
 	$(DI) territories
+	$(DI) recommend --postcode "OX4 1YA" --top 5
+	$(DI) coverage
+	@echo "Web app and API at http://localhost:8000 (API docs at /docs); Ctrl-C stops it."
+	$(DI) serve --host 0.0.0.0 --port 8000
 
 test: db ## Same set-up, then lint, type-check and the whole test suite against real PostGIS
 	$(BIN)/ruff check .
@@ -36,6 +40,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(DI) assets
 	@touch $@
 
 db: setup ## Start (or find) the database and bring its schema up to date

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
 
 from api.deps import Indexes
 from api.errors import add_exception_handlers
@@ -14,7 +18,10 @@ from api.routers import (
     activities,
     admin,
     auth,
+    coverage,
     health,
+    maps,
+    pages,
     recommendations,
     register,
     spos,
@@ -24,6 +31,10 @@ from api.routers import (
 from geo.attribution import SHORT
 from geo.db import make_engine
 from geo.settings import Settings, get_settings
+from maps import assets
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Larger request bodies are refused (413) before they are read: no endpoint needs more.
 MAX_BODY_BYTES = 1_000_000
@@ -56,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.settings = settings
-        app.state.indexes = Indexes(engine)
+        app.state.indexes = Indexes(engine, settings.coverage_seconds)
+        try:
+            await run_in_threadpool(assets.ensure)
+        except Exception as exc:
+            logger.warning("map libraries unavailable (%s): maps will not draw", exc)
         try:
             yield
         finally:
@@ -81,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         spos,
         register,
         admin,
+        coverage,
+        maps,
+        pages,
     ):
         app.include_router(module.router)
+    app.mount("/static/vendor", StaticFiles(directory=assets.VENDOR_DIR, check_dir=False), "vendor")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), "static")
     return app

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
+import geopandas as gpd
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
@@ -17,6 +19,8 @@ from boundaries import repository
 from boundaries.locate import Locator
 from geo.errors import AuthenticationError
 from geo.settings import Settings
+from maps import report
+from maps.report import CoverageReport
 from matching.need import NeedIndex
 from procurement.visibility import Viewer
 
@@ -24,16 +28,18 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/token", auto_error=False)
 
 
 class Indexes:
-    """Need areas and territories held in memory, built on first use (once per process).
+    """Need areas and territories held in memory, built on first use (once per process);
+    they change only when new boundaries are loaded: restart the server after that.
+    Coverage changes with every award, so it is kept for a minute at most."""
 
-    They change only when new boundaries are loaded: restart the server after that.
-    """
-
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, coverage_seconds: float = 60.0) -> None:
         self._engine = engine
+        self._coverage_seconds = coverage_seconds
         self._lock = threading.Lock()
         self._need: NeedIndex | None = None
         self._locator: Locator | None = None
+        self._coverage: tuple[float, CoverageReport] | None = None
+        self._outlines: gpd.GeoDataFrame | None = None
 
     def need(self) -> NeedIndex:
         with self._lock:
@@ -41,6 +47,25 @@ class Indexes:
                 with self._engine.connect() as conn:
                     self._need = NeedIndex.from_frame(repository.need_areas(conn))
             return self._need
+
+    def coverage(self) -> CoverageReport:
+        """National coverage, recomputed when older than ``coverage_seconds`` (about half a
+        second of work), so pages show awards and new activities within a minute."""
+        with self._lock:
+            cached = self._coverage
+            if cached is None or time.monotonic() - cached[0] >= self._coverage_seconds:
+                with self._engine.connect() as conn:
+                    cached = (time.monotonic(), report.build(conn))
+                self._coverage = cached
+            return cached[1]
+
+    def outlines(self) -> gpd.GeoDataFrame:
+        """The 45 territories, simplified for national maps."""
+        with self._lock:
+            if self._outlines is None:
+                with self._engine.connect() as conn:
+                    self._outlines = repository.territory_outlines(conn)
+            return self._outlines
 
     def locator(self) -> Locator:
         with self._lock:

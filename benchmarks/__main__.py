@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from benchmarks import bench_api, bench_geocode, bench_locate, bench_match
+from benchmarks import (
+    bench_api,
+    bench_coverage,
+    bench_geocode,
+    bench_locate,
+    bench_match,
+    bench_national,
+)
 from benchmarks.common import markdown, print_table
 from geo.settings import get_settings
 
@@ -20,6 +27,8 @@ def main(
     rows = bench_locate.run(settings.require_data_dir(), repeat)
     rows += bench_geocode.run(settings)
     rows += bench_match.run(settings)
+    rows += bench_coverage.run(settings)
+    rows += bench_national.run(settings)
     rows += bench_api.run(settings)
     print_table(rows)
     if write:

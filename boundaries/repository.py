@@ -139,3 +139,21 @@ def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -
         "geometry": json.loads(row.outline),
         "bbox": [round(v, 5) for v in (row.west, row.south, row.east, row.north)],
     }
+
+
+def territory_outlines(conn: Connection, tolerance_m: float = 500.0) -> gpd.GeoDataFrame:
+    """Every current territory's boundary simplified in British National Grid metres, for
+    national maps (500 m keeps all 45 to a few hundred kB of GeoJSON)."""
+    return gpd.read_postgis(
+        text(
+            """
+            SELECT t.code, t.name, ST_Transform(ST_SimplifyPreserveTopology(
+                       ST_Transform(t.geom, 27700), :tolerance), 4326) AS geom
+            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            ORDER BY t.code
+            """
+        ),
+        conn,
+        geom_col="geom",
+        params={"tolerance": tolerance_m},
+    ).rename_geometry("geometry")

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db, matching, procurement, registry
+from cli import boundaries, db, maps, matching, procurement, registry
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -70,6 +70,9 @@ app.add_typer(matching.weights_app, name="weights")
 app.add_typer(procurement.users_app, name="users")
 app.add_typer(procurement.audit_app, name="audit")
 app.command("serve")(procurement.serve)
+app.command("coverage")(maps.coverage_command)
+app.command("map")(maps.map_command)
+app.command("assets")(maps.assets_command)
 
 
 @app.command()

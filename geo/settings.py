@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     # is kept in .dualimpact/secret_key (tokens survive restarts of this installation only).
     secret_key: str | None = None
     token_minutes: int = 30
+    # How long the web app reuses national coverage before recomputing it (seconds).
+    coverage_seconds: float = 60.0
+    # Base map under the web maps: a folium tile name, or "none" (offline, tests).
+    map_tiles: str = "OpenStreetMap"
+
+    @property
+    def tiles(self) -> str | None:
+        return None if self.map_tiles.lower() == "none" else self.map_tiles
+
     # Where `dualimpact load ...` writes the rows it rejected from the shared files.
     import_errors_dir: Path = PROJECT_ROOT / ".dualimpact" / "import-errors"
     # Derived from the data folder unless set, so two clones on one machine do not collide.

@@ -28,6 +28,7 @@ class Recommendations:
     profile: WeightProfile
     outcomes: list[str]
     ranked: pd.DataFrame
+    origins: list[queries.Origin]  # where distances were measured from (none: territory-wide)
 
 
 def check_outcomes(asked: Sequence[str]) -> list[str]:
@@ -68,7 +69,7 @@ def recommend(
     else:
         candidates = queries.territory_activities(conn, territory)
     ranked = rank(candidates, need, profile, outcomes=asked, top=top)
-    return Recommendations(territory, f"{heading} in {territory}", profile, asked, ranked)
+    return Recommendations(territory, f"{heading} in {territory}", profile, asked, ranked, origins)
 
 
 def _origins(

@@ -236,3 +236,25 @@ def awarded_links(conn: Connection, territory: str | None = None) -> pd.DataFram
         conn,
         params={"territory": territory},
     )
+
+
+def awarded_commitments(conn: Connection, territory: str | None = None) -> pd.DataFrame:
+    """Each activity that an awarded SPO backs (public), with what the SPO commits to it
+    and the facts an impact estimate needs."""
+    public, _ = spo_filter(ANONYMOUS)
+    return pd.read_sql(
+        text(
+            f"""
+            SELECT a.id AS activity_id, a.name, a.themes, a.people_reached_per_year,
+                   s.id AS spo_id, o.name AS supplier, sum(c.value_gbp)::float8 AS committed_gbp
+            FROM spo s JOIN tender t ON t.id = s.tender_id
+            JOIN organisation o ON o.id = s.supplier_id
+            JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
+            WHERE {public}
+              AND (CAST(:territory AS text) IS NULL OR t.territory_code = :territory)
+            GROUP BY a.id, s.id, o.id ORDER BY s.id, a.id
+            """
+        ),
+        conn,
+        params={"territory": territory},
+    )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the platform needs on Debian: PostGIS for PostgreSQL (the project then
-# starts its own cluster with it) and Python's venv. Installs only what is missing.
+# starts its own cluster with it), Python's venv, Chromium (page tests) and wrk (load
+# benchmark). Installs only what is missing.
 set -euo pipefail
 
 pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
@@ -14,6 +15,13 @@ elif ! dpkg -s "postgresql-${pg_major}-postgis-3" >/dev/null 2>&1; then
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=("python3-venv")
+fi
+# Chromium for the browser tests of the web pages; wrk for the API load benchmark.
+if [ ! -x /usr/bin/chromium ]; then
+    missing+=("chromium")
+fi
+if ! command -v wrk >/dev/null 2>&1; then
+    missing+=("wrk")
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

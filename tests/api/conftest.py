@@ -91,7 +91,14 @@ def world(engine: Engine, accounts: Accounts) -> World:
 
 @pytest.fixture(scope="module")
 def app(database_url: str) -> FastAPI:
-    return create_app(Settings(database_url=database_url, secret_key=SECRET))
+    return create_app(
+        Settings(
+            database_url=database_url,
+            secret_key=SECRET,
+            coverage_seconds=0.0,
+            map_tiles="none",
+        )
+    )
 
 
 @pytest.fixture(scope="module")

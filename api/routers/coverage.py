@@ -1,0 +1,92 @@
+"""Coverage, gaps, what-if and H3 density as data (JSON, CSV, GeoJSON).
+
+All public: built only from activities, need areas and awarded SPOs. Definitions are in
+:mod:`maps.coverage` and the README's "Coverage" section.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import IndexesDep
+from api.tables import Format, table_response
+from geo import hexes
+from maps import density, report
+
+router = APIRouter(prefix="/coverage", tags=["coverage"])
+Territory = Annotated[str, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
+
+
+@router.get("/territories")
+def territories(indexes: IndexesDep, format: Format = "json") -> Response:
+    """Per territory: mean reach, gap index, the most-deprived population's share within
+    reach of an SPO-backed activity, SPO value committed and delivered per head."""
+    summary = indexes.coverage().summary[report.SUMMARY_COLUMNS]
+    return table_response(summary.sort_values("gap_index", ascending=False), format, "territories")
+
+
+@router.get("/areas")
+def areas(
+    indexes: IndexesDep,
+    territory: Territory,
+    format: Format = "json",
+    top: Annotated[int | None, Query(ge=1, le=50_000)] = None,
+) -> Response:
+    """Need areas of a territory with access, reach, need and gap, worst first (``top``
+    keeps the most underserved)."""
+    found = indexes.coverage()
+    report.known_territory(found, territory)
+    table = report.area_table(found, territory)
+    return table_response(table.head(top) if top else table, format, f"coverage-{territory}")
+
+
+@router.get("/at-risk")
+def at_risk(indexes: IndexesDep, territory: Territory, format: Format = "json") -> Response:
+    """Activities at risk of closing in high-need areas, soonest first."""
+    found = indexes.coverage()
+    report.known_territory(found, territory)
+    return table_response(report.at_risk_table(found, territory), format, f"at-risk-{territory}")
+
+
+@router.get("/what-if")
+def what_if(
+    indexes: IndexesDep,
+    territory: Territory,
+    budget_gbp: Annotated[float, Query(ge=0, le=1e9)] = 10_000.0,
+    hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
+    top: Annotated[int, Query(ge=1, le=500)] = 20,
+    format: Format = "json",
+) -> Response:
+    """Where the next ``budget_gbp`` (and/or ``hours`` of volunteering) would bring most
+    need-weighted people within reach, from the same coverage model."""
+    table = report.what_if_table(
+        indexes.coverage(), territory, budget_gbp=budget_gbp, hours=hours
+    ).head(top)
+    return table_response(table, format, f"what-if-{territory}")
+
+
+@router.get("/density")
+def activity_density(
+    indexes: IndexesDep,
+    territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
+    zoom: Annotated[float | None, Query(ge=0, le=22)] = None,
+    resolution: Annotated[
+        int | None, Query(ge=hexes.MIN_RESOLUTION, le=hexes.MAX_RESOLUTION)
+    ] = None,
+    format: Format = "json",
+) -> Response:
+    """Open activities per H3 cell (resolution from ``zoom`` if not given; counts under
+    3 suppressed), nationally or in one territory."""
+    found = indexes.coverage()
+    activities = found.activities
+    if territory is not None:
+        report.known_territory(found, territory)
+        activities = report.territory_activities(found, territory)
+    chosen = resolution or hexes.resolution_for_zoom(zoom if zoom is not None else 6)
+    counts = density.suppress(density.density(activities, chosen, sums=("backed",)))
+    counts["h3"] = [hexes.label(int(c)) for c in counts["cell"]]
+    counts["lat"], counts["lon"] = hexes.centres(counts["cell"])
+    counts["backed"] = counts["backed"].where(~counts["suppressed"], None)
+    return table_response(counts.drop(columns="cell"), format, f"density-r{chosen}")

@@ -1,0 +1,63 @@
+"""Map documents (folium, Leaflet served by the app) for the pages' frames."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+
+from api.deps import IndexesDep, ReadConn, SettingsDep
+from maps import queries, render, report
+from matching import near
+from procurement.reporting import awarded_links
+
+router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
+Code = Annotated[str, Path(pattern=r"^[A-Z]\d{8}$")]
+
+
+@router.get("/uk.html")
+def uk(indexes: IndexesDep, settings: SettingsDep) -> HTMLResponse:
+    """The 45 territories by gap index (simplified outlines: a light page)."""
+    fmap = render.uk_map(indexes.coverage().summary, indexes.outlines(), tiles=settings.tiles)
+    return HTMLResponse(render.html_page(fmap))
+
+
+@router.get("/territory/{code}.html")
+def territory(
+    code: Code, conn: ReadConn, indexes: IndexesDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One territory: need and gap hexagons, activities, supplier sites, density and
+    awarded SPO links."""
+    found = indexes.coverage()
+    report.known_territory(found, code)
+    outline = indexes.outlines()
+    fmap = render.territory_map(
+        report.territory_areas(found, code),
+        report.territory_activities(found, code),
+        queries.supplier_sites(conn, code),
+        awarded_links(conn, code),
+        outline=outline[outline["code"] == code],
+        tiles=settings.tiles,
+    )
+    return HTMLResponse(render.html_page(fmap))
+
+
+@router.get("/finder.html")
+def finder(
+    conn: ReadConn,
+    indexes: IndexesDep,
+    settings: SettingsDep,
+    postcode: Annotated[str, Query(max_length=12)],
+    outcome: Annotated[str | None, Query(max_length=60)] = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> HTMLResponse:
+    """A site and the activities recommended near it."""
+    found = near.recommend(
+        conn, indexes.need(), postcode=postcode, outcomes=[outcome] if outcome else [], top=top
+    )
+    (origin,) = found.origins
+    fmap = render.finder_map(
+        (origin.lat, origin.lon, origin.label), found.ranked, tiles=settings.tiles
+    )
+    return HTMLResponse(render.html_page(fmap))

@@ -1,0 +1,132 @@
+"""The web pages people use: UK coverage, a territory, the supplier finder, the community
+view. Public data only (no sign-in); pre-award SPOs never reach them (they read the
+public register and coverage, which are built from awarded SPOs alone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import IndexesDep, ReadConn
+from geo.attribution import SHORT
+from geo.errors import DualImpactError
+from maps import report
+from matching import near
+from matching.allocate import HOUR_VALUE_GBP
+from procurement import reporting
+from registry.themes import LABELS
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("error", None)
+    return templates.TemplateResponse(
+        request, name, {"attribution": SHORT, **context}, status_code=status
+    )
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    return list(frame.to_dict("records"))
+
+
+@router.get("/")
+def home(request: Request, indexes: IndexesDep) -> HTMLResponse:
+    summary = indexes.coverage().summary.sort_values("gap_index", ascending=False)
+    return _page(request, "home.html", page="home", territories=_rows(summary))
+
+
+@router.get("/territory/{code}")
+def territory(
+    request: Request,
+    code: str,
+    conn: ReadConn,
+    indexes: IndexesDep,
+    budget_gbp: Annotated[float, Query(ge=0, le=1e9)] = 10_000.0,
+    hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
+) -> HTMLResponse:
+    found = indexes.coverage()
+    report.known_territory(found, code)
+    (summary,) = _rows(found.summary[found.summary["territory_code"] == code])
+    try:
+        what_if = report.what_if_table(found, code, budget_gbp=budget_gbp, hours=hours).head(10)
+        error = None
+    except DualImpactError as exc:
+        what_if, error = report.what_if_table(found, code, budget_gbp=10_000.0).head(10), str(exc)
+    return _page(
+        request,
+        "territory.html",
+        status=422 if error else 200,
+        page="territory",
+        error=error,
+        t=summary,
+        underserved=_rows(report.area_table(found, code).head(15)),
+        what_if=_rows(what_if),
+        at_risk=_rows(report.at_risk_table(found, code)),
+        register=reporting.register(conn, code, limit=50),
+        budget=budget_gbp,
+        hours=hours,
+        default_cost=report.DEFAULT_COST_PER_PLACE_GBP,
+        hour_value=HOUR_VALUE_GBP,
+    )
+
+
+@router.get("/finder")
+def finder(
+    request: Request,
+    conn: ReadConn,
+    indexes: IndexesDep,
+    postcode: Annotated[str | None, Query(max_length=12)] = None,
+    outcome: Annotated[str | None, Query(max_length=60)] = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "page": "finder",
+        "postcode": postcode,
+        "outcome": outcome or "",
+        "top": top,
+        "themes": sorted(LABELS.items(), key=lambda item: item[1]),
+        "ranked": None,
+    }
+    if not postcode:
+        return _page(request, "finder.html", **context)
+    try:
+        found = near.recommend(
+            conn, indexes.need(), postcode=postcode, outcomes=[outcome] if outcome else [], top=top
+        )
+    except DualImpactError as exc:
+        return _page(request, "finder.html", status=422, error=str(exc), **context)
+    context.update(
+        ranked=_rows(found.ranked),
+        heading=found.heading,
+        profile=f"{found.profile.name} {found.profile.version}",
+    )
+    return _page(request, "finder.html", **context)
+
+
+@router.get("/community")
+def community(
+    request: Request,
+    indexes: IndexesDep,
+    territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
+) -> HTMLResponse:
+    found = indexes.coverage()
+    names = found.summary.sort_values("name")[["territory_code", "name"]]
+    context: dict[str, Any] = {
+        "page": "community",
+        "territories": list(names.itertuples(index=False, name=None)),
+        "territory": territory,
+    }
+    if territory:
+        report.known_territory(found, territory)
+        context.update(
+            territory_name=dict(context["territories"])[territory],
+            underserved=_rows(report.area_table(found, territory).head(25)),
+            at_risk=_rows(report.at_risk_table(found, territory)),
+        )
+    return _page(request, "community.html", **context)

@@ -1,0 +1,91 @@
+"""What coverage and the maps read from PostGIS: need areas, activities (with whether an
+awarded SPO backs them), supplier sites. Public data only: nothing here can see a bid
+before award."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from geo.crs import to_bng
+from maps.coverage import DEFAULT_CAPACITY, DEFAULT_RADIUS_M
+from procurement.states import PUBLIC
+
+_PUBLIC = ", ".join(f"'{s}'" for s in PUBLIC)
+
+
+def need_areas(conn: Connection) -> pd.DataFrame:
+    """Every current need area: code, name, territory, point (lon/lat and BNG metres),
+    population and UK decile."""
+    frame = pd.read_sql(
+        text(
+            """
+            SELECT n.code, n.name, t.code AS territory_code, n.population::float8 AS population,
+                   n.uk_imd_decile, ST_X(n.geom) AS lon, ST_Y(n.geom) AS lat
+            FROM need_area n JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
+            JOIN territory t ON t.id = n.territory_id
+            ORDER BY n.code
+            """
+        ),
+        conn,
+    )
+    frame["population"] = frame["population"].fillna(0.0)
+    frame["x"], frame["y"] = to_bng(frame["lon"], frame["lat"])
+    return frame
+
+
+def activities(conn: Connection) -> pd.DataFrame:
+    """Every open activity with its capacity, catchment, cost per place and whether an
+    awarded SPO backs it. Unknown capacity and radius take the documented defaults
+    (``capacity_assumed`` marks them)."""
+    frame = pd.read_sql(
+        text(
+            f"""
+            SELECT a.id AS activity_id, a.name, a.themes, a.status, a.closing_date,
+                   a.funding_gap::float8 AS funding_gap,
+                   a.annual_running_cost::float8 AS annual_running_cost,
+                   a.people_reached_per_year::float8 AS people_reached_per_year,
+                   a.service_radius_m, a.safeguarding, t.code AS territory_code,
+                   o.name AS provider_name, a.postcode,
+                   ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
+                   EXISTS (SELECT 1 FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
+                           WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})) AS backed
+            FROM activity a JOIN territory t ON t.id = a.territory_id
+            LEFT JOIN organisation o ON o.id = a.provider_id
+            WHERE a.status <> 'closed'
+            ORDER BY a.id
+            """
+        ),
+        conn,
+    )
+    numbers = ["funding_gap", "annual_running_cost", "people_reached_per_year", "service_radius_m"]
+    frame[numbers] = frame[numbers].apply(pd.to_numeric).astype(float)  # all-NULL: not object
+    known = frame["people_reached_per_year"].gt(0)
+    frame["capacity_assumed"] = ~known
+    frame["capacity"] = frame["people_reached_per_year"].where(known, DEFAULT_CAPACITY)
+    frame["backed"] = frame["backed"].astype(bool)
+    frame["radius_m"] = frame["service_radius_m"].fillna(DEFAULT_RADIUS_M).astype(float)
+    frame["cost_per_place"] = (frame["annual_running_cost"] / frame["capacity"]).where(
+        known & frame["annual_running_cost"].gt(0)
+    )
+    frame["x"], frame["y"] = to_bng(frame["lon"], frame["lat"])
+    return frame
+
+
+def supplier_sites(conn: Connection, territory: str | None = None) -> pd.DataFrame:
+    """Supplier sites with their supplier, employees and point."""
+    return pd.read_sql(
+        text(
+            """
+            SELECT s.id AS site_id, s.name AS site, o.name AS supplier, s.postcode,
+                   s.employees, t.code AS territory_code, ST_X(s.geom) AS lon,
+                   ST_Y(s.geom) AS lat
+            FROM supplier_site s JOIN organisation o ON o.id = s.supplier_id
+            JOIN territory t ON t.id = s.territory_id
+            WHERE CAST(:territory AS text) IS NULL OR t.code = :territory
+            ORDER BY s.id
+            """
+        ),
+        conn,
+        params={"territory": territory},
+    )

@@ -1,0 +1,434 @@
+"""Folium maps: the UK by territory, one territory in detail, and a supplier's finder.
+
+Every map carries a layer control, a legend, a scale bar and the Open Government Licence
+attribution. National maps draw simplified territory outlines and hexagons, never the
+~42,000 need-area shapes (a folium choropleth of those is a 270 MB page). Safeguarded
+activities appear only as the H3 cell around them, with no name and no point.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+from folium.plugins import MarkerCluster
+
+from geo import hexes
+from geo.attribution import SHORT
+from maps import assets
+from maps.density import SMALL_COUNT, density, suppress
+from registry.themes import LABELS
+
+Assets = Literal["served", "inline"]
+UK_CENTRE, UK_ZOOM = (54.5, -3.0), 5
+SAFEGUARDED_RESOLUTION = 7  # about 5 km²: where a refuge is, coarsely
+NEED_RESOLUTION = 7  # need areas drawn on 5 km² hexagons
+DENSITY_RESOLUTION = 7
+# A qualitative palette (ColorBrewer Paired and Dark2), one colour per theme in turn.
+PALETTE = (
+    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
+    "#fb9a99", "#fdbf6f", "#cab2d6", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
+    "#e6ab02", "#a6761d", "#666666", "#17becf",
+)  # fmt: skip
+THEME_COLOURS = dict(zip(LABELS, PALETTE, strict=False))
+UNTHEMED = "#444444"
+DEFAULT_TILES = "OpenStreetMap"
+GAP_SCALE = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
+
+
+def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | None) -> folium.Map:
+    """A map with local (or inlined) Leaflet, a base layer (``tiles``: a folium tile
+    name such as "OpenStreetMap", or None for none), a scale bar and the data
+    attribution."""
+    fmap = folium.Map(
+        location=location,
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+    )
+    if tiles:
+        folium.TileLayer(tiles, name=tiles, control=False).add_to(fmap)
+    _use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
+    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+        Element(
+            '<div class="di-attribution" style="position:fixed;bottom:18px;right:0;z-index:1000;'
+            "max-width:60%;background:rgba(255,255,255,.85);font:11px sans-serif;padding:2px 6px"
+            f'">{html.escape(SHORT)}</div>'
+        )
+    )
+    return fmap
+
+
+def _use_assets(
+    element: Any, libraries: tuple[assets.Library, ...], mode: Assets, fmap: folium.Map
+) -> None:
+    """Point an element's scripts at the app's own copies, or inline them into ``fmap``'s
+    page."""
+    element.default_js, element.default_css = [], []
+    for library in libraries:
+        if mode == "served":
+            js_links, css_links = assets.links(library)
+            element.default_js += js_links
+            element.default_css += css_links
+            continue
+        js, css = assets.inline(library)
+        header = fmap.get_root().header  # type: ignore[attr-defined]
+        header.add_child(Element(f"<style>{css}</style>"), name=f"{library.name}_css_inline")
+        header.add_child(Element(f"<script>{js}</script>"), name=f"{library.name}_js_inline")
+
+
+def _legend(
+    fmap: folium.Map, title: str, entries: Iterable[tuple[str, str]], *, open_: bool = True
+) -> None:
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
+        f'margin-right:6px;border:1px solid #555"></span>{html.escape(label)}</div>'
+        for colour, label in entries
+    )
+    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+        Element(
+            '<details class="di-legend" style="position:fixed;top:80px;left:10px;z-index:1000;'
+            "background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;"
+            f'border-radius:4px;max-height:60%;overflow:auto"{" open" if open_ else ""}>'
+            f"<summary><b>{html.escape(title)}</b></summary>{rows}</details>"
+        )
+    )
+
+
+def _gap_colours() -> cm.LinearColormap:
+    return cm.LinearColormap(
+        GAP_SCALE, vmin=0.0, vmax=0.8, caption="Gap index (need × missing reach)"
+    )
+
+
+def _gap_entries() -> list[tuple[str, str]]:
+    return [
+        (GAP_SCALE[0], "gap 0 (well served)"),
+        (GAP_SCALE[2], "gap 0.4"),
+        (GAP_SCALE[4], "gap 0.8+ (high need, no reach)"),
+    ]
+
+
+def uk_map(
+    summary: pd.DataFrame,
+    outlines: gpd.GeoDataFrame,
+    mode: Assets = "served",
+    tiles: str | None = DEFAULT_TILES,
+) -> folium.Map:
+    """The 45 territories coloured by gap index, with a second layer for the share of the
+    most-deprived population within reach of an SPO-backed activity."""
+    fmap = _map(UK_CENTRE, UK_ZOOM, mode, tiles)
+    data = outlines[["code", "geometry"]].merge(
+        summary, left_on="code", right_on="territory_code", how="left"
+    )
+    colours = _gap_colours()
+    backed = cm.LinearColormap(["#f7fcf5", "#74c476", "#00441b"], vmin=0.0, vmax=1.0)
+    fields = ["name", "gap_index", "mean_reach", "deprived_backed_share", "activities"]
+    aliases = [
+        "Territory",
+        "Gap index",
+        "Mean reach",
+        "Most deprived within backed reach",
+        "Activities",
+    ]
+    frame = data[["code", *fields, "geometry"]].copy()
+    # ~10 m of precision is plenty at national zoom, and halves the page.
+    frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")
+    frame[fields[1:4]] = frame[fields[1:4]].astype(float).round(3)
+    layer = json.loads(frame.to_json(drop_id=True))
+    folium.GeoJson(
+        layer,
+        name="Gap index by territory",
+        style_function=lambda f: {
+            "fillColor": colours(f["properties"]["gap_index"] or 0.0),
+            "color": "#333",
+            "weight": 1,
+            "fillOpacity": 0.75,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+        highlight_function=lambda _: {"weight": 3},
+    ).add_to(fmap)
+    folium.GeoJson(
+        layer,
+        name="Most deprived within reach of a backed activity",
+        show=False,
+        style_function=lambda f: {
+            "fillColor": backed(f["properties"]["deprived_backed_share"] or 0.0),
+            "color": "#333",
+            "weight": 1,
+            "fillOpacity": 0.75,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+    ).add_to(fmap)
+    _legend(fmap, "Gap index", _gap_entries())
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def _hex_layer(
+    cells: pd.DataFrame,
+    value: str,
+    colours: cm.LinearColormap,
+    name: str,
+    tooltip: list[str],
+    show: bool = True,
+) -> folium.GeoJson:
+    # Columns, not rows: iterating rows would turn the int64 cells into floats.
+    values = {k: cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in tooltip}
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [hexes.outline(int(cell))]},
+            "properties": {k: values[k][i] for k in tooltip},
+        }
+        for i, cell in enumerate(cells["cell"].to_numpy(dtype=np.int64))
+    ]
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=name,
+        show=show,
+        style_function=lambda f: {
+            "fillColor": colours(f["properties"][value] or 0.0)
+            if f["properties"][value] is not None
+            else "#bbbbbb",
+            "color": "#777",
+            "weight": 0.3,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=tooltip),
+    )
+
+
+def need_hexagons(areas: pd.DataFrame, resolution: int = NEED_RESOLUTION) -> pd.DataFrame:
+    """Need areas gathered on H3 cells: population, population-weighted need, reach and
+    gap index (need areas are points in the shared data, so hexagons draw them)."""
+    frame = areas.assign(
+        cell=hexes.cells(areas["lat"], areas["lon"], resolution),
+        w_need=areas["need"] * areas["population"],
+        w_reach=areas["reach"] * areas["population"],
+    )
+    grouped = frame.groupby("cell").agg(
+        population=("population", "sum"),
+        w_need=("w_need", "sum"),
+        w_reach=("w_reach", "sum"),
+        gap_people=("gap_people", "sum"),
+        need_areas=("code", "size"),
+    )
+    people = grouped["population"].where(grouped["population"] > 0)
+    grouped["need"] = (grouped["w_need"] / people).round(3)
+    grouped["reach"] = (grouped["w_reach"] / people).round(3)
+    grouped["gap_index"] = (grouped["gap_people"] / people).round(3)
+    grouped["population"] = grouped["population"].astype(int)
+    return grouped.drop(columns=["w_need", "w_reach", "gap_people"]).reset_index()
+
+
+def _square(location: tuple[float, float], size: int, tooltip: str) -> folium.Marker:
+    """A supplier site: a white square (a plain Leaflet DivIcon, no plugin needed)."""
+    icon = folium.DivIcon(
+        html=f'<div style="width:{size}px;height:{size}px;background:#fff;border:2px solid #000">'
+        "</div>",
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+    )
+    return folium.Marker(location=location, icon=icon, tooltip=tooltip)
+
+
+def _themes(value: Any) -> list[str]:
+    """An activity's themes as a list (they come as arrays, lists or missing)."""
+    return [str(t) for t in value] if isinstance(value, list | tuple | np.ndarray) else []
+
+
+def _theme_colour(value: Any) -> str:
+    themes = _themes(value)
+    return THEME_COLOURS.get(themes[0], UNTHEMED) if themes else UNTHEMED
+
+
+def _money(value: Any) -> str:
+    return "not known" if value is None or pd.isna(value) else f"£{float(value):,.0f}"
+
+
+def _popup(row: pd.Series) -> str:
+    themes = ", ".join(LABELS.get(t, t) for t in _themes(row["themes"]))
+    status = (
+        "at risk, closing " + str(row["closing_date"])
+        if row["status"] == "at_risk"
+        else row["status"]
+    )
+    backed = "yes" if row.get("backed") else "no"
+    provider = html.escape(str(row.get("provider_name") or ""))
+    return (
+        f"<b>{html.escape(str(row['name']))}</b><br>{provider}"
+        f"<br>Themes: {html.escape(themes or 'not classified')}"
+        f"<br>Status: {html.escape(str(status))}"
+        f"<br>Funding gap: {_money(row.get('funding_gap'))}<br>Backed by an awarded SPO: {backed}"
+    )
+
+
+def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> None:
+    """Open activities, clustered, coloured by theme; safeguarded ones as their H3 cell."""
+    safe = activities["safeguarding"].fillna(False).astype(bool)
+    cluster = MarkerCluster(name="Activities (by theme)")
+    _use_assets(cluster, (assets.MARKERCLUSTER,), mode, fmap)
+    for _, row in activities[~safe].iterrows():
+        folium.CircleMarker(
+            location=(row["lat"], row["lon"]),
+            radius=7,
+            color=_theme_colour(row["themes"]),
+            fill=True,
+            fill_opacity=0.85,
+            weight=2 if row["status"] == "at_risk" else 1,
+            popup=folium.Popup(_popup(row), max_width=320),
+            tooltip=str(row["name"]),
+        ).add_to(cluster)
+    cluster.add_to(fmap)
+    if safe.any():
+        group = folium.FeatureGroup(name="Safeguarded services (area only)")
+        cells = hexes.cells(
+            activities.loc[safe, "lat"], activities.loc[safe, "lon"], SAFEGUARDED_RESOLUTION
+        )
+        for cell, count in zip(*np.unique(cells, return_counts=True), strict=True):
+            folium.Polygon(
+                locations=[(lat, lon) for lon, lat in hexes.outline(int(cell))],
+                color="#6a3d9a",
+                fill=True,
+                fill_opacity=0.3,
+                tooltip=f"{count} safeguarded service(s) in this area: exact places withheld"
+                if count >= SMALL_COUNT
+                else "Safeguarded service(s) in this area: exact places withheld",
+            ).add_to(group)
+        group.add_to(fmap)
+
+
+def territory_map(
+    areas: pd.DataFrame,
+    activities: pd.DataFrame,
+    sites: pd.DataFrame,
+    links: pd.DataFrame,
+    outline: gpd.GeoDataFrame | None = None,
+    mode: Assets = "served",
+    tiles: str | None = DEFAULT_TILES,
+) -> folium.Map:
+    """One territory: need and gap on hexagons, activities, supplier sites, activity
+    density, and the awarded SPOs' links from supplier sites to the activities they back."""
+    centre = (float(areas["lat"].mean()), float(areas["lon"].mean()))
+    fmap = _map(centre, 9, mode, tiles)
+    if outline is not None and not outline.empty:
+        folium.GeoJson(
+            json.loads(outline[["geometry"]].to_json(drop_id=True)),
+            name="Territory boundary",
+            style_function=lambda _: {"color": "#0b0c0c", "weight": 2, "fill": False},
+        ).add_to(fmap)
+        west, south, east, north = outline.total_bounds
+        fmap.fit_bounds([(south, west), (north, east)])
+    cells = need_hexagons(areas)
+    _hex_layer(
+        cells,
+        "gap_index",
+        _gap_colours(),
+        "Gap index (need areas on hexagons)",
+        ["gap_index", "need", "reach", "population", "need_areas"],
+    ).add_to(fmap)
+    add_activities(fmap, activities, mode)
+    group = folium.FeatureGroup(name="Supplier sites", show=True)
+    for _, site in sites.iterrows():
+        _square((site["lat"], site["lon"]), 10, f"{site['supplier']}: {site['site']}").add_to(group)
+    group.add_to(fmap)
+    counts = suppress(density(activities, DENSITY_RESOLUTION))
+    top = max(float(pd.to_numeric(counts["count"], errors="coerce").max() or 1.0), 1.0)
+    _hex_layer(
+        counts,
+        "count",
+        cm.LinearColormap(["#deebf7", "#3182bd", "#08306b"], vmin=0, vmax=top),
+        "Activity density (H3; fewer than 3 not shown)",
+        ["count", "suppressed"],
+        show=False,
+    ).add_to(fmap)
+    add_links(fmap, links)
+    _legend(
+        fmap,
+        "Activity themes",
+        [
+            *((c, LABELS[t]) for t, c in THEME_COLOURS.items() if t in _themes_in(activities)),
+            (UNTHEMED, "not classified"),
+            ("#ffffff", "□ supplier site"),
+            ("#2c7fb8", "— awarded SPO"),
+            *_gap_entries(),
+        ],
+        open_=False,
+    )
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def _themes_in(activities: pd.DataFrame) -> set[str]:
+    return {themes[0] for themes in map(_themes, activities["themes"]) if themes}
+
+
+def add_links(fmap: folium.Map, links: pd.DataFrame) -> None:
+    """Awarded SPOs as lines from the supplier's nearest site to each activity backed
+    (to the centre of the activity's H3 cell when it is safeguarded)."""
+    group = folium.FeatureGroup(name="Awarded SPOs (site → activity)")
+    for _, link in links.dropna(subset=["site_lat"]).iterrows():
+        end = (link["lat"], link["lon"])
+        name = str(link["activity"])
+        if link["safeguarding"]:
+            cell = hexes.cells([link["lat"]], [link["lon"]], SAFEGUARDED_RESOLUTION)[0]
+            end, name = hexes.centre(int(cell)), "a safeguarded service"
+        folium.PolyLine(
+            [(link["site_lat"], link["site_lon"]), end],
+            color="#2c7fb8",
+            weight=3,
+            opacity=0.8,
+            tooltip=f"{link['supplier']} → {name}: £{link['value_gbp']:,.0f} committed",
+        ).add_to(group)
+    group.add_to(fmap)
+
+
+def finder_map(
+    origin: tuple[float, float, str],
+    ranked: pd.DataFrame,
+    mode: Assets = "served",
+    tiles: str | None = DEFAULT_TILES,
+) -> folium.Map:
+    """A supplier's site and the ranked activities near it (safeguarded ones: no point)."""
+    fmap = _map((origin[0], origin[1]), 12, mode, tiles)
+    _square((origin[0], origin[1]), 14, f"Your site: {origin[2]}").add_to(fmap)
+    group = folium.FeatureGroup(name="Recommended activities")
+    for rank, row in enumerate(ranked.itertuples(), start=1):
+        if pd.isna(row.lat):
+            continue
+        folium.CircleMarker(
+            location=(row.lat, row.lon),
+            radius=9,
+            color=_theme_colour(row.themes),
+            fill=True,
+            fill_opacity=0.9,
+            tooltip=f"#{rank} {row.name} (score {row.total:.2f})",
+            popup=folium.Popup(
+                f"<b>#{rank} {html.escape(str(row.name))}</b><br>{html.escape(str(row.reason))}",
+                max_width=320,
+            ),
+        ).add_to(group)
+    group.add_to(fmap)
+    _legend(
+        fmap,
+        "Supplier finder",
+        [("#ffffff", "□ your site"), (UNTHEMED, "● activity (colour: theme)")],
+    )
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def html_page(fmap: folium.Map) -> str:
+    """The map as a whole HTML document."""
+    return str(fmap.get_root().render())

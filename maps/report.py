@@ -1,0 +1,142 @@
+"""Coverage for the whole UK in one pass, and the views of it each user needs.
+
+Catchments cross territory borders (a youth club near the edge serves both sides), so
+coverage is always computed nationally and then cut by territory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from boundaries import repository
+from geo.errors import InvalidInputError, NotFoundError
+from maps import coverage, queries
+from matching.allocate import HOUR_VALUE_GBP
+from procurement.reporting import value_by_territory
+
+# When an activity's running cost per place is unknown, the budget buys places at this
+# price (an explicit, illustrative assumption; `cost_assumed` marks it in every output).
+DEFAULT_COST_PER_PLACE_GBP = 250.0
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    areas: pd.DataFrame  # one row per need area (coverage.area_coverage + name, lon, lat)
+    activities: pd.DataFrame  # open activities, with catchment need
+    summary: pd.DataFrame  # one row per territory
+    a_ref: float  # the UK reference access (places per resident)
+
+
+def build(conn: Connection) -> CoverageReport:
+    """National coverage from the database (about a second for the whole UK)."""
+    need_areas = queries.need_areas(conn)
+    activities = queries.activities(conn)
+    return compute(
+        need_areas, activities, value_by_territory(conn), repository.territories_overview(conn)
+    )
+
+
+def compute(
+    need_areas: pd.DataFrame,
+    activities: pd.DataFrame,
+    spo_value: pd.DataFrame,
+    territories: pd.DataFrame,
+) -> CoverageReport:
+    """The same from frames (tests and notebooks pass their own)."""
+    a_ref = coverage.reference_access(need_areas, activities)
+    pairs = coverage.catchment_pairs(need_areas, activities)
+    areas = coverage.area_coverage(need_areas, activities, a_ref)
+    areas[["name", "lon", "lat"]] = need_areas[["name", "lon", "lat"]]
+    activities = activities.assign(
+        need_score=coverage.catchment_need(need_areas, activities, pairs)
+    )
+    summary = coverage.territory_summary(areas, spo_value)
+    flagged = activities.assign(
+        at_risk_high_need=(activities["status"] == "at_risk")
+        & (activities["need_score"] >= coverage.HIGH_NEED)
+    )
+    counts = flagged.groupby("territory_code").agg(
+        activities=("activity_id", "size"),
+        backed_activities=("backed", "sum"),
+        at_risk_high_need=("at_risk_high_need", "sum"),
+    )
+    summary = (
+        territories[["code", "name", "nation"]]
+        .rename(columns={"code": "territory_code"})
+        .merge(summary, on="territory_code", how="left")
+        .merge(counts, left_on="territory_code", right_index=True, how="left")
+        .fillna({"activities": 0, "backed_activities": 0, "at_risk_high_need": 0})
+    )
+    return CoverageReport(areas, activities, summary, a_ref)
+
+
+def territory_areas(report: CoverageReport, territory: str) -> pd.DataFrame:
+    return report.areas[report.areas["territory_code"] == territory]
+
+
+def territory_activities(report: CoverageReport, territory: str) -> pd.DataFrame:
+    return report.activities[report.activities["territory_code"] == territory]
+
+
+def what_if(
+    report: CoverageReport, territory: str, *, budget_gbp: float = 0.0, hours: float = 0.0
+) -> pd.DataFrame:
+    """Where the next ``budget_gbp`` (and/or ``hours`` of volunteering, valued at the
+    National Living Wage) would close most of the territory's gap, best first."""
+    known_territory(report, territory)
+    if not (budget_gbp >= 0 and hours >= 0) or budget_gbp + hours <= 0:
+        raise InvalidInputError("give a budget in £ and/or volunteer hours, more than zero")
+    money = budget_gbp + hours * HOUR_VALUE_GBP
+    candidates = territory_activities(report, territory).copy()
+    candidates["cost_assumed"] = candidates["cost_per_place"].isna()
+    candidates["cost_per_place"] = candidates["cost_per_place"].fillna(DEFAULT_COST_PER_PLACE_GBP)
+    # Every area a candidate can reach counts, across the border too.
+    ranked = coverage.what_if(report.areas, candidates, money, report.a_ref)
+    return ranked[ranked["gap_closed"] > 0]
+
+
+AREA_COLUMNS = [
+    "code", "name", "territory_code", "population", "uk_imd_decile", "need", "access",
+    "reach", "reach_backed", "backed_in_reach", "gap", "gap_people", "lon", "lat",
+]  # fmt: skip
+ACTIVITY_COLUMNS = [
+    "activity_id", "name", "provider_name", "themes", "status", "closing_date",
+    "funding_gap", "need_score", "backed", "safeguarding",
+]  # fmt: skip
+WHAT_IF_COLUMNS = [
+    "activity_id", "name", "provider_name", "themes", "status", "money_gbp", "extra_places",
+    "gap_closed", "cost_per_place", "cost_assumed", "capacity_assumed",
+]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "territory_code", "name", "nation", "population", "deprived_population", "need_areas",
+    "mean_reach", "gap_index", "deprived_backed_share", "activities", "backed_activities",
+    "at_risk_high_need", "committed_gbp", "delivered_gbp", "committed_per_head",
+    "committed_per_deprived_head", "delivered_per_head", "delivered_per_deprived_head",
+]  # fmt: skip
+
+
+def known_territory(report: CoverageReport, territory: str) -> None:
+    if territory not in set(report.summary["territory_code"]):
+        raise NotFoundError(f"unknown territory {territory!r} (codes look like E23000029)")
+
+
+def area_table(report: CoverageReport, territory: str | None = None) -> pd.DataFrame:
+    """Need-area coverage rows (all, or one territory's), worst gap first."""
+    areas = report.areas if territory is None else territory_areas(report, territory)
+    return areas[AREA_COLUMNS].sort_values(["gap_people", "code"], ascending=[False, True])
+
+
+def at_risk_table(report: CoverageReport, territory: str) -> pd.DataFrame:
+    """At-risk activities in high-need areas (no coordinates: some are safeguarded)."""
+    return coverage.at_risk_in_high_need(territory_activities(report, territory))[ACTIVITY_COLUMNS]
+
+
+def what_if_table(
+    report: CoverageReport, territory: str, *, budget_gbp: float = 0.0, hours: float = 0.0
+) -> pd.DataFrame:
+    """:func:`what_if` as a table people read (no coordinates)."""
+    ranked = what_if(report, territory, budget_gbp=budget_gbp, hours=hours)
+    return ranked[WHAT_IF_COLUMNS]

@@ -1,0 +1,128 @@
+"""The web pages and map documents: public data only, safeguarding kept, downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests.api.helpers import Accounts, World, commitment, tender_body
+
+PUBLIC_PAGES = [
+    "/",
+    "/territory/E23000029",
+    "/territory/E23000029?budget_gbp=5000&hours=50",
+    "/community?territory=E23000029",
+    "/maps/uk.html",
+    "/maps/territory/E23000029.html",
+    "/coverage/territories",
+    "/coverage/areas?territory=E23000029",
+    "/coverage/what-if?territory=E23000029",
+    "/coverage/density?territory=E23000029&zoom=10",
+    "/coverage/at-risk?territory=E23000029",
+]
+
+
+def _site(engine: Engine, accounts: Accounts, postcode_point: tuple[float, float]) -> None:
+    """A supplier site for Acme (test data), so an awarded SPO can be drawn."""
+    lon, lat = postcode_point
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                """
+                INSERT INTO supplier_site (source_key, source, supplier_id, name, geom,
+                    location_precision, territory_id)
+                SELECT 'test:acme-oxford', 'test', :org, 'Oxford depot',
+                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'postcode', t.id
+                FROM territory t WHERE t.code = 'E23000029'
+                """
+            ),
+            {"org": accounts.organisations["supplier_a"], "lon": lon, "lat": lat},
+        )
+
+
+def test_pages_never_show_a_bid_before_award_and_show_the_winner_after(
+    client: TestClient, accounts: Accounts, world: World, engine: Engine
+) -> None:
+    _site(engine, accounts, (-1.2299, 51.7437))
+    lead, supplier = accounts.headers("tvp_lead"), accounts.headers("supplier_a")
+    tender = client.post("/tenders", json=tender_body(), headers=lead).json()["id"]
+    body = {"summary": "SECRET-BID", "commitments": [commitment(world.youth_club, 3_000)]}
+    spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
+    assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
+    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
+    for path in PUBLIC_PAGES:
+        response = client.get(path, headers=supplier)  # even the bidder's own session
+        assert response.status_code == 200, (path, response.text[:300])
+        assert "SECRET" not in response.text and "→ Cowley" not in response.text, path
+        if not path.startswith("/maps/"):  # maps show supplier sites, which are public
+            assert "Acme" not in response.text, path
+    summary = client.get("/coverage/territories").json()["rows"]
+    tvp = next(r for r in summary if r["territory_code"] == "E23000029")
+    assert tvp["backed_activities"] == 0 and tvp["committed_gbp"] == 0
+
+    assert client.post(f"/spos/{spo}/award", headers=lead).status_code == 200
+    page = client.get("/territory/E23000029").text
+    assert "Acme Facilities Ltd" in page and "Cowley youth football" in page
+    assert (
+        "Acme Facilities Ltd → Cowley youth football: £3,000 committed"
+        in client.get("/maps/territory/E23000029.html").text
+    )
+    tvp = next(
+        r for r in client.get("/coverage/territories").json()["rows"]
+        if r["territory_code"] == "E23000029"
+    )  # fmt: skip
+    assert tvp["backed_activities"] == 1 and tvp["committed_gbp"] == 3_000
+
+
+def test_safeguarded_services_are_never_a_point_on_a_map(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        lon, lat = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM activity WHERE id = :id"),
+            {"id": world.refuge},
+        ).one()
+    page = client.get("/maps/territory/E23000029.html").text
+    assert "Women&#x27;s refuge" not in page and "Women's refuge" not in page
+    for value in (lat, lon):  # neither the exact point nor its 6-decimal rounding
+        assert repr(value) not in page and f"{value:.6f}" not in page
+    assert "Safeguarded service(s) in this area" in page
+    assert "Cowley youth football" in page  # an ordinary activity is drawn
+    finder = client.get("/maps/finder.html?postcode=OX4%201YA").text
+    assert repr(lat) not in finder and f"{lat:.6f}" not in finder
+
+
+def test_coverage_downloads_carry_the_attribution(client: TestClient, world: World) -> None:
+    response = client.get("/coverage/areas?territory=E23000029&format=csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "Open Government Licence" in response.headers["x-attribution"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1_415 and {"code", "reach", "gap", "backed_in_reach"} <= set(rows[0])
+    gaps = [float(r["gap_people"]) for r in rows]
+    assert gaps == sorted(gaps, reverse=True)
+    geojson = client.get("/coverage/areas?territory=E23000029&format=geojson&top=5").json()
+    assert geojson["type"] == "FeatureCollection" and len(geojson["features"]) == 5
+    assert geojson["features"][0]["geometry"]["type"] == "Point"
+    what_if = client.get("/coverage/what-if?territory=E23000029&budget_gbp=10000").json()["rows"]
+    assert all("lat" not in row and "x" not in row for row in what_if)
+    assert client.get("/coverage/what-if?territory=E23000029&budget_gbp=0").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/finder?postcode=ZZ99", 422, "postcode"),
+        ("/territory/E23999999", 404, "unknown territory"),
+        ("/coverage/areas?territory=E23999999", 404, "unknown territory"),
+        ("/coverage/density?resolution=12", 422, "resolution"),
+    ],
+)
+def test_bad_requests_to_pages_say_what_is_wrong(
+    client: TestClient, world: World, path: str, status: int, message: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == status and message in response.text

@@ -11,8 +11,7 @@ from rich.table import Table
 from boundaries import repository
 from cli.common import console, json_text, open_engine
 from geo.jsonable import records
-from maps import assets, queries, render, report
-from procurement.reporting import awarded_links
+from maps import assets, render, report
 
 
 def coverage_command(
@@ -85,16 +84,7 @@ def map_command(
     with open_engine() as engine, engine.connect() as conn:
         found = report.build(conn)
         if territory:
-            report.known_territory(found, territory)
-            outlines = repository.territory_outlines(conn)
-            fmap = render.territory_map(
-                report.territory_areas(found, territory),
-                report.territory_activities(found, territory),
-                queries.supplier_sites(conn, territory),
-                awarded_links(conn, territory),
-                outline=outlines[outlines["code"] == territory],
-                mode="inline",
-            )
+            fmap = report.territory_map(conn, found, territory, mode="inline")
         else:
             fmap = render.uk_map(found.summary, repository.territory_outlines(conn), "inline")
     page = render.html_page(fmap)

@@ -26,7 +26,7 @@ from geo.crs import to_bng
 from geo.db import make_engine
 from geo.settings import get_settings
 from maps import density as density_module
-from maps import queries, render, report
+from maps import queries, report
 from maps.report import CoverageReport
 from matching import impact
 from matching import queries as matching_queries
@@ -34,7 +34,7 @@ from matching.batch import recommend_batch
 from matching.need import NeedIndex
 from matching.profiles import WeightProfile
 from matching.recommend import served_need
-from procurement.reporting import awarded_commitments, awarded_links
+from procurement.reporting import awarded_commitments
 from registry import privacy
 from registry import queries as registry_queries
 
@@ -181,19 +181,6 @@ def secondary_impact(activities_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
 def territory_map(
     engine: Engine, found: CoverageReport, territory: str, tiles: str | None = "OpenStreetMap"
 ) -> folium.Map:
-    """The territory map of the web app (need hexagons, activities, supplier sites,
-    density, awarded SPO links), self-contained for a notebook."""
-    report.known_territory(found, territory)
+    """The web app's territory map, self-contained (Leaflet inlined) for a notebook."""
     with engine.connect() as conn:
-        outlines = repository.territory_outlines(conn)
-        sites = queries.supplier_sites(conn, territory)
-        links = awarded_links(conn, territory)
-    return render.territory_map(
-        report.territory_areas(found, territory),
-        report.territory_activities(found, territory),
-        sites,
-        links,
-        outline=outlines[outlines["code"] == territory],
-        mode="inline",
-        tiles=tiles,
-    )
+        return report.territory_map(conn, found, territory, mode="inline", tiles=tiles)

@@ -56,6 +56,7 @@ def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | No
         control_scale=True,
         prefer_canvas=True,
     )
+    fmap.options["maxZoom"] = 18  # marker clusters need it, even with no base tiles
     if tiles:
         folium.TileLayer(tiles, name=tiles, control=False).add_to(fmap)
     _use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
@@ -182,7 +183,9 @@ def _hex_layer(
     name: str,
     tooltip: list[str],
     show: bool = True,
-) -> folium.GeoJson:
+) -> folium.GeoJson | folium.FeatureGroup:
+    if cells.empty:  # nothing to draw, but the layer is still listed (and empty)
+        return folium.FeatureGroup(name=name, show=show)
     # Columns, not rows: iterating rows would turn the int64 cells into floats.
     values = {k: cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in tooltip}
     features = [

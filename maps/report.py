@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import folium
 import pandas as pd
 from sqlalchemy import Connection
 
 from boundaries import repository
 from geo.errors import InvalidInputError, NotFoundError
-from maps import coverage, queries
+from maps import coverage, queries, render
 from matching.allocate import HOUR_VALUE_GBP
-from procurement.reporting import value_by_territory
+from procurement.reporting import awarded_links, value_by_territory
 
 # When an activity's running cost per place is unknown, the budget buys places at this
 # price (an explicit, illustrative assumption; `cost_assumed` marks it in every output).
@@ -140,3 +141,26 @@ def what_if_table(
     """:func:`what_if` as a table people read (no coordinates)."""
     ranked = what_if(report, territory, budget_gbp=budget_gbp, hours=hours)
     return ranked[WHAT_IF_COLUMNS]
+
+
+def territory_map(
+    conn: Connection,
+    found: CoverageReport,
+    territory: str,
+    *,
+    mode: render.Assets = "served",
+    tiles: str | None = render.DEFAULT_TILES,
+) -> folium.Map:
+    """The territory map (need hexagons, activities, supplier sites, density, awarded SPO
+    links, boundary), as the web page, the CLI and the notebooks draw it."""
+    known_territory(found, territory)
+    outlines = repository.territory_outlines(conn)
+    return render.territory_map(
+        territory_areas(found, territory),
+        territory_activities(found, territory),
+        queries.supplier_sites(conn, territory),
+        awarded_links(conn, territory),
+        outline=outlines[outlines["code"] == territory],
+        mode=mode,
+        tiles=tiles,
+    )

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import IndexesDep, ReadConn, SettingsDep
-from maps import queries, render, report
+from maps import render, report
 from matching import near
-from procurement.reporting import awarded_links
 
 router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
 Code = Annotated[str, Path(pattern=r"^[A-Z]\d{8}$")]
@@ -29,17 +28,7 @@ def territory(
 ) -> HTMLResponse:
     """One territory: need and gap hexagons, activities, supplier sites, density and
     awarded SPO links."""
-    found = indexes.coverage()
-    report.known_territory(found, code)
-    outline = indexes.outlines()
-    fmap = render.territory_map(
-        report.territory_areas(found, code),
-        report.territory_activities(found, code),
-        queries.supplier_sites(conn, code),
-        awarded_links(conn, code),
-        outline=outline[outline["code"] == code],
-        tiles=settings.tiles,
-    )
+    fmap = report.territory_map(conn, indexes.coverage(), code, tiles=settings.tiles)
     return HTMLResponse(render.html_page(fmap))
 
 

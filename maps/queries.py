@@ -49,7 +49,11 @@ def activities(conn: Connection) -> pd.DataFrame:
                    o.name AS provider_name, a.postcode,
                    ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
                    EXISTS (SELECT 1 FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
-                           WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})) AS backed
+                           WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})) AS backed,
+                   coalesce((SELECT sum(c.value_gbp) FROM spo_commitment c
+                             JOIN spo s ON s.id = c.spo_id
+                             WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})), 0)::float8
+                       AS committed_gbp
             FROM activity a JOIN territory t ON t.id = a.territory_id
             LEFT JOIN organisation o ON o.id = a.provider_id
             WHERE a.status <> 'closed'

@@ -6,14 +6,14 @@ All public: built only from activities, need areas and awarded SPOs. Definitions
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import IndexesDep
+from api.deps import IndexesDep, ReadConn
 from api.tables import Format, table_response
 from geo import hexes
-from maps import density, report
+from maps import density, queries, report
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 Territory = Annotated[str, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
@@ -68,25 +68,41 @@ def what_if(
 
 
 @router.get("/density")
-def activity_density(
+def cluster_density(
+    conn: ReadConn,
     indexes: IndexesDep,
+    layer: Literal["activities", "sites"] = "activities",
     territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
     zoom: Annotated[float | None, Query(ge=0, le=22)] = None,
     resolution: Annotated[
         int | None, Query(ge=hexes.MIN_RESOLUTION, le=hexes.MAX_RESOLUTION)
     ] = None,
+    hot_spots: bool = False,
     format: Format = "json",
 ) -> Response:
-    """Open activities per H3 cell (resolution from ``zoom`` if not given; counts under
-    3 suppressed), nationally or in one territory."""
+    """Open activities (with how many an awarded SPO backs and the SPO value committed to
+    them) or supplier sites per H3 cell, nationally or in one territory. The resolution
+    follows ``zoom`` unless given; counts under 3 are suppressed. ``hot_spots`` adds
+    Getis-Ord Gi* (z, p, hot/cold) on the counts."""
     found = indexes.coverage()
-    activities = found.activities
     if territory is not None:
         report.known_territory(found, territory)
-        activities = report.territory_activities(found, territory)
     chosen = resolution or hexes.resolution_for_zoom(zoom if zoom is not None else 6)
-    counts = density.suppress(density.density(activities, chosen, sums=("backed",)))
+    sums: tuple[str, ...] = ()
+    if layer == "sites":
+        points = queries.supplier_sites(conn, territory)
+    else:
+        points = found.activities
+        if territory is not None:
+            points = report.territory_activities(found, territory)
+        sums = ("backed", "committed_gbp")
+    counts = density.density(points, chosen, sums=sums)
+    if hot_spots and not counts.empty:
+        spots = density.hot_spots(counts)[["cell", "z", "p", "spot"]]
+        counts = counts.merge(spots, on="cell", how="left")
+    counts = density.suppress(counts)
+    for column in sums:
+        counts[column] = counts[column].where(~counts["suppressed"], None)
     counts["h3"] = [hexes.label(int(c)) for c in counts["cell"]]
     counts["lat"], counts["lon"] = hexes.centres(counts["cell"])
-    counts["backed"] = counts["backed"].where(~counts["suppressed"], None)
-    return table_response(counts.drop(columns="cell"), format, f"density-r{chosen}")
+    return table_response(counts.drop(columns="cell"), format, f"density-{layer}-r{chosen}")

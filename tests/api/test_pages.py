@@ -126,3 +126,15 @@ def test_bad_requests_to_pages_say_what_is_wrong(
 ) -> None:
     response = client.get(path)
     assert response.status_code == status and message in response.text
+
+
+def test_density_suppresses_small_counts_and_adds_hot_spots(
+    client: TestClient, world: World
+) -> None:
+    rows = client.get("/coverage/density?territory=E23000029&resolution=9").json()["rows"]
+    assert rows and all(r["suppressed"] and r["count"] is None for r in rows)  # 1-2 a cell
+    assert all(r["committed_gbp"] is None for r in rows)
+    national = client.get("/coverage/density?zoom=5&hot_spots=true").json()["rows"]
+    assert {"z", "p", "spot", "h3"} <= set(national[0])
+    sites = client.get("/coverage/density?layer=sites&format=csv")
+    assert sites.status_code == 200 and sites.text.startswith("count,suppressed,h3")

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import IndexesDep, ReadConn
 from geo.attribution import SHORT
-from geo.errors import DualImpactError
+from geo.errors import DualImpactError, NotFoundError
 from maps import report
 from matching import near
 from matching.allocate import HOUR_VALUE_GBP
@@ -51,7 +51,10 @@ def territory(
     hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
 ) -> HTMLResponse:
     found = indexes.coverage()
-    report.known_territory(found, code)
+    try:
+        report.known_territory(found, code)
+    except NotFoundError as exc:
+        return _page(request, "error.html", 404, error=str(exc), heading="No such territory")
     (summary,) = _rows(found.summary[found.summary["territory_code"] == code])
     try:
         what_if = report.what_if_table(found, code, budget_gbp=budget_gbp, hours=hours).head(10)

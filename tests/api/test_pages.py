@@ -116,7 +116,7 @@ def test_coverage_downloads_carry_the_attribution(client: TestClient, world: Wor
     ("path", "status", "message"),
     [
         ("/finder?postcode=ZZ99", 422, "postcode"),
-        ("/territory/E23999999", 404, "unknown territory"),
+        ("/territory/E23999999", 404, "No such territory"),
         ("/coverage/areas?territory=E23999999", 404, "unknown territory"),
         ("/coverage/density?resolution=12", 422, "resolution"),
     ],

@@ -1,1 +1,9 @@
-"""Organisations' people: users, roles, passwords and access tokens."""
+"""Organisations' people: users, roles, passwords and access tokens, and who may look after
+an activity's record."""
+
+__all__ = [
+    "stewardship",  # who may change an activity (provider, buyer for its territory, admin)
+    "tables",  # this package's tables and the roles
+    "tokens",  # access tokens
+    "users",  # organisations' people, roles and passwords
+]

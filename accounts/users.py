@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
+from accounts.tables import ROLES
 from geo.errors import (
     AuthenticationError,
     ConflictError,
@@ -23,7 +24,7 @@ from geo.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from geo.schema import BUYER_KINDS, ROLES
+from registry.tables import BUYER_KINDS
 
 ROLES_BY_KIND = {
     "buyer": {"buyer_lead", "buyer_evaluator", "analyst"},

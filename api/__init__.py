@@ -1,1 +1,12 @@
 """The FastAPI application and its routers (the web edge over the domain packages)."""
+
+__all__ = [
+    "app",  # create_app(settings)
+    "deps",  # request-scoped connections, the signed-in user, shared indexes
+    "errors",  # domain errors → HTTP, in one table
+    "geojson",  # activities as GeoJSON, through the safeguarding rules
+    "limits",  # request body size limit
+    "routers",  # the endpoints
+    "schemas",  # request bodies
+    "tables",  # tables as downloads (JSON, CSV, GeoJSON)
+]

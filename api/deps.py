@@ -16,7 +16,6 @@ from sqlalchemy import Connection, Engine
 from accounts import tokens
 from accounts.users import User, get_user
 from boundaries import repository
-from boundaries.locate import Locator
 from geo.errors import AuthenticationError
 from geo.settings import Settings
 from maps import report
@@ -37,7 +36,6 @@ class Indexes:
         self._coverage_seconds = coverage_seconds
         self._lock = threading.Lock()
         self._need: NeedIndex | None = None
-        self._locator: Locator | None = None
         self._coverage: tuple[float, CoverageReport] | None = None
         self._outlines: gpd.GeoDataFrame | None = None
 
@@ -66,13 +64,6 @@ class Indexes:
                 with self._engine.connect() as conn:
                     self._outlines = repository.territory_outlines(conn)
             return self._outlines
-
-    def locator(self) -> Locator:
-        with self._lock:
-            if self._locator is None:
-                with self._engine.connect() as conn:
-                    self._locator = repository.locator(conn)
-            return self._locator
 
 
 def engine_of(request: Request) -> Engine:

@@ -14,6 +14,7 @@ from geo.errors import (
     DataFileError,
     DualImpactError,
     InvalidInputError,
+    MissingExtraError,
     NotFoundError,
     NotLoadedError,
     PermissionDeniedError,
@@ -28,6 +29,7 @@ STATUS: dict[type[Exception], int] = {
     ConflictError: 409,
     NotLoadedError: 503,
     DatabaseUnavailableError: 503,
+    MissingExtraError: 501,  # an optional extra is not installed on this server
 }
 
 

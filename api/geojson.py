@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from geo.jsonable import jsonable
@@ -13,7 +13,7 @@ _HIDDEN = ("source_key", "provider_key", "safeguarding", "lat", "lon")
 
 
 def features(
-    records: Iterable[dict[str, Any]], backing: dict[int, int] | None = None
+    records: Iterable[Mapping[str, Any]], backing: dict[int, int] | None = None
 ) -> list[dict[str, Any]]:
     """Features of activity records; safeguarded ones have no geometry, a district postcode."""
     out = []

@@ -22,11 +22,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import Comparison, best_of
+from benchmarks.common import Comparison, connection, postcodes, timed
 from boundaries import repository
 from boundaries.gazetteer import read_gazetteer
 from geo.crs import BNG
-from geo.db import make_engine
 from geo.geocode import Geocoder
 from geo.geocode_csv import geocode_table, read_texts, write_csv
 from geo.settings import Settings
@@ -35,9 +34,9 @@ ROWS = 1_000_000
 
 
 def _workload(data_dir: Path, folder: Path) -> Path:
-    postcodes = pd.read_parquet(data_dir / "geography" / "postcodes.parquet", columns=["postcode"])
+    real = postcodes(data_dir, ["postcode"])
     rng = np.random.default_rng(42)
-    picked = postcodes["postcode"].to_numpy()[rng.integers(0, len(postcodes), ROWS)]
+    picked = real["postcode"].to_numpy()[rng.integers(0, len(real), ROWS)]
     messy = pd.Series(picked, dtype=object)
     lower = rng.random(ROWS) < 0.5
     messy[lower] = messy[lower].str.lower()
@@ -52,28 +51,24 @@ def _workload(data_dir: Path, folder: Path) -> Path:
 
 
 def run(settings: Settings, repeat: int = 1) -> list[Comparison]:
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.connect() as conn:
-            started = time.perf_counter()
-            gazetteer = read_gazetteer(conn)
-            gazetteer_s = time.perf_counter() - started
-            locator = repository.locator(conn)
-            territories = repository.territories(conn)
-            need_areas = repository.need_areas(conn)
-            units = pd.read_sql("SELECT postcode, lon, lat FROM postcode_unit", conn)
-    finally:
-        engine.dispose()
+    with connection(settings.sqlalchemy_url) as conn:
+        started = time.perf_counter()
+        gazetteer = read_gazetteer(conn)
+        gazetteer_s = time.perf_counter() - started
+        locator = repository.locator(conn)
+        territories = repository.territories(conn)
+        need_areas = repository.need_areas(conn)
+        units = pd.read_sql("SELECT postcode, lon, lat FROM postcode_unit", conn)
     geocoder = Geocoder(gazetteer, locator)
 
     with tempfile.TemporaryDirectory() as folder:
         source = _workload(settings.require_data_dir(), Path(folder))
         ours_out, naive_out = Path(folder) / "ours.csv", Path(folder) / "naive.csv"
 
-        def ours() -> None:
+        def arrow_path() -> None:
             write_csv(geocode_table(read_texts(source), geocoder), ours_out)
 
-        def naive() -> None:
+        def pandas_path() -> None:
             frame = pd.read_csv(source, dtype=str, keep_default_na=False)
             compact = frame["postcode"].str.upper().str.replace(" ", "", regex=False)
             frame["key"] = compact.str[:-3] + " " + compact.str[-3:]
@@ -96,23 +91,13 @@ def run(settings: Settings, repeat: int = 1) -> list[Comparison]:
             )
             nearest.drop(columns="geometry").to_csv(naive_out, index=False)
 
-        ours_s, _ = best_of(repeat, ours)
-        naive_s, _ = best_of(repeat, naive)
+        ours, _ = timed("arrow + int keys + pre-placed gazetteer", arrow_path, repeat)
+        naive, _ = timed("pandas merge + sjoin + sjoin_nearest", pandas_path, repeat)
         placed = pd.read_csv(ours_out, usecols=["precision", "error"], dtype=str)
     precision = placed["precision"].value_counts().to_dict()
-    return [
-        Comparison(
-            task="bulk geocode: 1 M-row CSV end to end",
-            items=ROWS,
-            unit="rows",
-            ours_label="arrow + int keys + pre-placed gazetteer",
-            ours_s=ours_s,
-            baseline_label="pandas merge + sjoin + sjoin_nearest",
-            baseline_s=naive_s,
-            note=(
-                f"synthetic rows from real postcodes; gazetteer loaded once in {gazetteer_s:.1f} s "
-                f"(not timed in either path); precision {precision}; "
-                f"{int(placed['error'].notna().sum()):,} rows with an error"
-            ),
-        )
-    ]
+    note = (
+        f"synthetic rows from real postcodes; gazetteer loaded once in {gazetteer_s:.1f} s "
+        f"(not timed in either path); precision {precision}; "
+        f"{int(placed['error'].notna().sum()):,} rows with an error"
+    )
+    return [Comparison("bulk geocode: 1 M-row CSV end to end", ROWS, "rows", ours, naive, note)]

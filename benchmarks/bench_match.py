@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.common import Comparison, best_of
+from benchmarks.common import Comparison, Timing, best_of, connection, postcodes, timed
 from boundaries import repository
 from geo.bulk import copy_rows
 from geo.crs import to_bng
@@ -41,10 +41,8 @@ ACTIVITIES, SITES, NAIVE_SITES = 100_000, 50_000, 200
 
 
 def _points(data_dir: Path, n: int, rng: np.random.Generator) -> pd.DataFrame:
-    postcodes = pd.read_parquet(
-        data_dir / "geography" / "postcodes.parquet", columns=["lon", "lat"]
-    )
-    picked = postcodes.iloc[rng.integers(0, len(postcodes), n)].reset_index(drop=True)
+    real = postcodes(data_dir, ["lon", "lat"])
+    picked = real.iloc[rng.integers(0, len(real), n)].reset_index(drop=True)
     picked["x"], picked["y"] = to_bng(picked["lon"], picked["lat"])
     return picked
 
@@ -89,10 +87,22 @@ def _naive(sites: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(best)
 
 
+def _per_query(conn: Connection, label: str, sql: str, origins: pd.DataFrame, n: int) -> Timing:
+    """One run of ``sql`` over the first ``n`` origins, as seconds per origin."""
+    some = origins.head(n)
+    seconds, _ = best_of(
+        1,
+        lambda: conn.execute(
+            text(sql), {"lons": some["lon"].tolist(), "lats": some["lat"].tolist()}
+        ).all(),
+    )
+    return Timing(label, seconds / len(some))
+
+
 def _postgis(
     settings: Settings, points: pd.DataFrame, origins: pd.DataFrame
-) -> tuple[float, float]:
-    """Seconds per query: LATERAL KNN over a GiST geography index, and the plain join."""
+) -> tuple[Timing, Timing]:
+    """Per-query timings: LATERAL KNN over a GiST geography index, and the plain join."""
     server = make_url(settings.sqlalchemy_url)
     name = f"dualimpact_bench_{os.getpid()}"
     janitor = DatabaseJanitor(
@@ -130,63 +140,48 @@ def _postgis(
                     WITH ORDINALITY AS o(lon, lat, i) JOIN a ON true) ranked WHERE r <= 10
             """
             with engine.connect() as conn:
-                many = origins.head(1_000)
-                lateral_s, _ = best_of(
-                    1,
-                    lambda: conn.execute(
-                        text(lateral), {"lons": many["lon"].tolist(), "lats": many["lat"].tolist()}
-                    ).all(),
+                return (
+                    _per_query(
+                        conn, "LATERAL <-> on GiST geography index", lateral, origins, 1_000
+                    ),
+                    _per_query(conn, "same <-> as a plain join", naive, origins, 20),
                 )
-                few = origins.head(20)
-                naive_s, _ = best_of(
-                    1,
-                    lambda: conn.execute(
-                        text(naive), {"lons": few["lon"].tolist(), "lats": few["lat"].tolist()}
-                    ).all(),
-                )
-            return lateral_s / len(many), naive_s / len(few)
         finally:
             engine.dispose()
 
 
 def _single_request(settings: Settings, rng: np.random.Generator) -> tuple[float, float, int]:
     """p50 and p95 seconds of one recommendation request on the real data (warm process)."""
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.connect() as conn:
-            need = NeedIndex.from_frame(repository.need_areas(conn))
-            units = pd.read_sql(
-                text(
-                    "SELECT u.lat, u.lon, t.code FROM postcode_unit u TABLESAMPLE SYSTEM (0.1)"
-                    " JOIN territory t ON t.id = u.territory_id"
-                ),
+    with connection(settings.sqlalchemy_url) as conn:
+        need = NeedIndex.from_frame(repository.need_areas(conn))
+        units = pd.read_sql(
+            text(
+                "SELECT u.lat, u.lon, t.code FROM postcode_unit u TABLESAMPLE SYSTEM (0.1)"
+                " JOIN territory t ON t.id = u.territory_id"
+            ),
+            conn,
+        )
+        picked = units.iloc[rng.integers(0, len(units), 200)]
+        times = []
+        for row in picked.itertuples():
+            started = time.perf_counter()
+            found = queries.candidates(
                 conn,
+                [queries.Origin("here", row.lat, row.lon)],
+                row.code,
+                per_origin=CANDIDATES_PER_ORIGIN,
+                cutoff_m=STANDARD.proximity_cutoff_m,
             )
-            picked = units.iloc[rng.integers(0, len(units), 200)]
-            times = []
-            for row in picked.itertuples():
-                started = time.perf_counter()
-                found = queries.candidates(
-                    conn,
-                    [queries.Origin("here", row.lat, row.lon)],
-                    row.code,
-                    per_origin=CANDIDATES_PER_ORIGIN,
-                    cutoff_m=STANDARD.proximity_cutoff_m,
-                )
-                rank(found, need, STANDARD)
-                times.append(time.perf_counter() - started)
-            activities = conn.execute(text("SELECT count(*) FROM activity")).scalar_one()
-    finally:
-        engine.dispose()
+            rank(found, need, STANDARD)
+            times.append(time.perf_counter() - started)
+        activities = conn.execute(text("SELECT count(*) FROM activity")).scalar_one()
     return float(np.percentile(times, 50)), float(np.percentile(times, 95)), int(activities)
 
 
 def _allocation(data_dir: Path, need: NeedIndex, rng: np.random.Generator) -> Comparison:
     """1,000 pledges over 20,000 activities in one territory (West Midlands postcodes)."""
-    postcodes = pd.read_parquet(
-        data_dir / "geography" / "postcodes.parquet", columns=["outcode", "lon", "lat"]
-    )
-    area = postcodes[postcodes["outcode"].str.match(r"^(B|WV|WS|DY|CV)\d")].reset_index(drop=True)
+    real = postcodes(data_dir, ["outcode", "lon", "lat"])
+    area = real[real["outcode"].str.match(r"^(B|WV|WS|DY|CV)\d")].reset_index(drop=True)
     spots = area.iloc[rng.integers(0, len(area), 21_000)].reset_index(drop=True)
     x, y = to_bng(spots["lon"], spots["lat"])
     served = need.served(x[:20_000], y[:20_000], np.full(20_000, STANDARD.default_service_radius_m))
@@ -209,73 +204,54 @@ def _allocation(data_dir: Path, need: NeedIndex, rng: np.random.Generator) -> Co
             "y": y[20_000:],
         }
     )
-    lp_s, lp = best_of(1, lambda: allocate(pledges, activities))
-    greedy_s, greedy = best_of(1, lambda: allocate_greedy(pledges, activities))
-    return Comparison(
-        task="allocate 1,000 pledges over 20k activities (one territory)",
-        items=1_000,
-        unit="pledges",
-        ours_label="linear program (HiGHS)",
-        ours_s=lp_s,
-        baseline_label="greedy, pledge by pledge",
-        baseline_s=greedy_s,
-        note=(
-            f"synthetic pledges and gaps at real West Midlands postcodes; need-weighted "
-            f"impact {lp.impact:,.0f} vs {greedy.impact:,.0f} "
-            f"({(lp.impact - greedy.impact) / greedy.impact:+.1%}); own-area shortfall "
-            f"£{lp.shortfall_gbp:,.0f} vs £{greedy.shortfall_gbp:,.0f}. The LP is slower "
-            "but better: the speed-up column reads as its cost"
-        ),
+    ours, lp = timed("linear program (HiGHS)", lambda: allocate(pledges, activities))
+    naive, greedy = timed("greedy, pledge by pledge", lambda: allocate_greedy(pledges, activities))
+    note = (
+        f"synthetic pledges and gaps at real West Midlands postcodes; need-weighted "
+        f"impact {lp.impact:,.0f} vs {greedy.impact:,.0f} "
+        f"({(lp.impact - greedy.impact) / greedy.impact:+.1%}); own-area shortfall "
+        f"£{lp.shortfall_gbp:,.0f} vs £{greedy.shortfall_gbp:,.0f}. The LP is slower "
+        "but better: the speed-up column reads as its cost"
     )
+    task = "allocate 1,000 pledges over 20k activities (one territory)"
+    return Comparison(task, 1_000, "pledges", ours, naive, note)
 
 
 def run(settings: Settings) -> list[Comparison]:
     rng = np.random.default_rng(7)
     data_dir = settings.require_data_dir()
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.connect() as conn:
-            need = NeedIndex.from_frame(repository.need_areas(conn))
-    finally:
-        engine.dispose()
+    with connection(settings.sqlalchemy_url) as conn:
+        need = NeedIndex.from_frame(repository.need_areas(conn))
     activities, need_s = _activities(data_dir, need, rng)
     sites = _points(data_dir, SITES, rng).assign(site_id=np.arange(SITES))
 
-    ours_s, result = best_of(1, lambda: recommend_batch(sites, activities, STANDARD, top=10))
-    naive_sample_s, _ = best_of(1, lambda: _naive(sites.head(NAIVE_SITES), activities))
-    naive_s = naive_sample_s / NAIVE_SITES * SITES
-    lateral_q, naive_q = _postgis(settings, activities[["lon", "lat"]], sites)
+    ours, result = timed(
+        "KD-tree + per-activity components",
+        lambda: recommend_batch(sites, activities, STANDARD, top=10),
+    )
+    sample_s, _ = best_of(1, lambda: _naive(sites.head(NAIVE_SITES), activities))
+    naive = Timing(
+        f"every pair (timed on {NAIVE_SITES}, ×{SITES // NAIVE_SITES})",
+        sample_s / NAIVE_SITES * SITES,
+    )
+    lateral, join = _postgis(settings, activities[["lon", "lat"]], sites)
     p50, p95, real = _single_request(settings, rng)
     allocation = _allocation(data_dir, need, rng)
+    batch_note = (
+        f"synthetic activities and sites at real postcodes; catchment need of all "
+        f"100k activities precomputed once in {need_s:.1f} s; "
+        f"{len(result):,} recommendations"
+    )
+    query_note = (
+        f"{lateral.seconds * 1000:.2f} ms vs {join.seconds * 1000:.0f} ms a query; "
+        f"one full recommendation request on the real data ({real:,} activities, "
+        f"candidates + need + score + reasons): p50 {p50 * 1000:.1f} ms, "
+        f"p95 {p95 * 1000:.1f} ms"
+    )
+    batch_task = f"top-10 for {SITES // 1000}k sites over 100k activities (batch)"
+    query_task = "PostGIS top-10 nearest, per query (100k points)"
     return [
-        Comparison(
-            task=f"top-10 for {SITES // 1000}k sites over 100k activities (batch)",
-            items=SITES,
-            unit="sites",
-            ours_label="KD-tree + per-activity components",
-            ours_s=ours_s,
-            baseline_label=f"every pair (timed on {NAIVE_SITES}, ×{SITES // NAIVE_SITES})",
-            baseline_s=naive_s,
-            note=(
-                f"synthetic activities and sites at real postcodes; catchment need of all "
-                f"100k activities precomputed once in {need_s:.1f} s; "
-                f"{len(result):,} recommendations"
-            ),
-        ),
-        Comparison(
-            task="PostGIS top-10 nearest, per query (100k points)",
-            items=1,
-            unit="query",
-            ours_label="LATERAL <-> on GiST geography index",
-            ours_s=lateral_q,
-            baseline_label="same <-> as a plain join",
-            baseline_s=naive_q,
-            note=(
-                f"{lateral_q * 1000:.2f} ms vs {naive_q * 1000:.0f} ms a query; "
-                f"one full recommendation request on the real data ({real:,} activities, "
-                f"candidates + need + score + reasons): p50 {p50 * 1000:.1f} ms, "
-                f"p95 {p95 * 1000:.1f} ms"
-            ),
-        ),
+        Comparison(batch_task, SITES, "sites", ours, naive, batch_note),
+        Comparison(query_task, 1, "query", lateral, join, query_note),
         allocation,
     ]

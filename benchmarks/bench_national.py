@@ -13,14 +13,15 @@ random real need-area points, with random capacity and radius) beside the real n
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
+from types import ModuleType
 
 import h3
 import numpy as np
 import pandas as pd
-from distributed import Client, LocalCluster
 
-from benchmarks.common import Comparison, best_of
-from geo.db import make_engine
+from benchmarks.common import Comparison, Timing, best_of, connection, timed
+from geo.extras import require
 from geo.settings import Settings
 from maps import coverage, density, distributed, queries
 
@@ -58,73 +59,65 @@ def _naive(areas: pd.DataFrame, activities: pd.DataFrame) -> None:
         (coverage.decay(d, radius) * ratio).sum(1)
 
 
-def run(settings: Settings) -> list[Comparison]:
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.connect() as conn:
-            areas = queries.need_areas(conn)
-    finally:
-        engine.dispose()
-    rng = np.random.default_rng(2026)
-    rows = []
+def _coverage(areas: pd.DataFrame, rng: np.random.Generator) -> list[Comparison]:
+    """2SFCA at 100,000 and 1,000,000 activities beside the baseline timed once on a sample."""
     sample_s, _ = best_of(1, lambda: _naive(areas, _activities(areas, SAMPLE, rng)))
+    rows = []
     for n in (100_000, 1_000_000):
         activities = _activities(areas, n, rng)
-        ours_s, _ = best_of(1, lambda a=activities: coverage.area_coverage(areas, a))
-        rows.append(
-            Comparison(
-                task=f"national coverage, {n:,} synthetic activities × {len(areas):,} need areas",
-                items=n,
-                unit="activities",
-                ours_label="KD-tree catchments",
-                ours_s=ours_s,
-                baseline_label=f"pairwise distances (timed on {SAMPLE:,}, scaled)",
-                baseline_s=sample_s * n / SAMPLE,
-                note="synthetic activities at random real need-area points",
-            )
-        )
+        ours, _ = timed("KD-tree catchments", partial(coverage.area_coverage, areas, activities))
+        naive = Timing(f"pairwise distances (timed on {SAMPLE:,}, scaled)", sample_s * n / SAMPLE)
+        task = f"national coverage, {n:,} synthetic activities × {len(areas):,} need areas"
+        note = "synthetic activities at random real need-area points"
+        rows.append(Comparison(task, n, "activities", ours, naive, note))
+    return rows
+
+
+def _dask(areas: pd.DataFrame, rng: np.random.Generator, dask_cluster: ModuleType) -> Comparison:
+    """The same coverage in memory and on a local 2-worker cluster (started after the first)."""
     activities = _activities(areas, 100_000, rng)
-    single_s, _ = best_of(1, lambda: coverage.area_coverage(areas, activities))
+    single, _ = timed(
+        "single machine, in memory", lambda: coverage.area_coverage(areas, activities)
+    )
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
-        Client(cluster) as client,
+        dask_cluster.LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        dask_cluster.Client(cluster) as client,
     ):
         distributed.area_coverage(client, areas, activities.head(1_000), npartitions=2)  # warm
-        spread_s, _ = best_of(
-            1, lambda: distributed.area_coverage(client, areas, activities, npartitions=8)
+        spread, _ = timed(
+            "dask-geopandas, 8 partitions",
+            lambda: distributed.area_coverage(client, areas, activities, npartitions=8),
         )
-    rows.append(
-        Comparison(
-            task="national coverage on dask (local cluster, 2 workers), 100,000 activities",
-            items=100_000,
-            unit="activities",
-            ours_label="single machine, in memory",
-            ours_s=single_s,
-            baseline_label="dask-geopandas, 8 partitions",
-            baseline_s=spread_s,
-            note="same numbers (tested); on one 2-core machine the cluster only adds overhead: "
-            "it pays off when the data or the work outgrows one machine",
-        )
+    note = (
+        "same numbers (tested); on one 2-core machine the cluster only adds overhead: "
+        "it pays off when the data or the work outgrows one machine"
     )
+    task = "national coverage on dask (local cluster, 2 workers), 100,000 activities"
+    return Comparison(task, 100_000, "activities", single, spread, note)
+
+
+def _h3(areas: pd.DataFrame, rng: np.random.Generator) -> Comparison:
+    """H3 cells of 1,000,000 points counted as int64 cells and as h3's strings."""
     points = _activities(areas, 1_000_000, rng)
-    ours_s, _ = best_of(3, lambda: density.density(points, 7))
+    cells, _ = timed("int64 cells + pandas group-by", lambda: density.density(points, 7), repeat=3)
 
     def strings() -> Counter[str]:
         return Counter(
             h3.latlng_to_cell(a, b, 7) for a, b in zip(points["lat"], points["lon"], strict=True)
         )
 
-    naive_s, _ = best_of(1, strings)
-    rows.append(
-        Comparison(
-            task="H3 aggregation, 1,000,000 points at resolution 7",
-            items=1_000_000,
-            unit="points",
-            ours_label="int64 cells + pandas group-by",
-            ours_s=ours_s,
-            baseline_label="string cells + Python dict",
-            baseline_s=naive_s,
-            note="synthetic points at real need-area places",
-        )
+    counted, _ = timed("string cells + Python dict", strings)
+    task = "H3 aggregation, 1,000,000 points at resolution 7"
+    return Comparison(
+        task, 1_000_000, "points", cells, counted, "synthetic points at real need-area places"
     )
-    return rows
+
+
+def run(settings: Settings) -> list[Comparison]:
+    dask_cluster = require("distributed", "distributed", "the dask benchmark")
+    with connection(settings.sqlalchemy_url) as conn:
+        areas = queries.need_areas(conn)
+    rng = np.random.default_rng(2026)
+    return [*_coverage(areas, rng), _dask(areas, rng, dask_cluster), _h3(areas, rng)]

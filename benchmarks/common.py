@@ -7,14 +7,31 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
+
+from geo.db import make_engine
 
 console = Console(width=None if sys.stdout.isatty() else 160)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One way of doing a benchmark's task: its label in the table and the seconds it took
+    (as measured, or derived from a measurement: per query, or scaled up from a sample)."""
+
+    label: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -24,15 +41,13 @@ class Comparison:
     task: str
     items: int
     unit: str
-    ours_label: str
-    ours_s: float
-    baseline_label: str
-    baseline_s: float
+    ours: Timing
+    baseline: Timing
     note: str = ""
 
     @property
     def speedup(self) -> float:
-        return self.baseline_s / self.ours_s
+        return self.baseline.seconds / self.ours.seconds
 
 
 def _ratio(speedup: float) -> str:
@@ -51,6 +66,70 @@ def best_of(repeat: int, func: Callable[[], Any]) -> tuple[float, Any]:
     return best, result
 
 
+def timed(label: str, func: Callable[[], T], repeat: int = 1) -> tuple[Timing, T]:
+    """Time one way of doing a task with :func:`best_of`.
+
+    Parameters
+    ----------
+    label : str
+        How the table names this way (``ours`` or ``baseline`` column).
+    func : Callable[[], T]
+        The work to time, called with no arguments.
+    repeat : int
+        Runs; the fastest is kept.
+
+    Returns
+    -------
+    tuple[Timing, T]
+        The label with the fastest run's seconds, and what the last run returned (for
+        checks and notes).
+    """
+    seconds, result = best_of(repeat, func)
+    return Timing(label, seconds), result
+
+
+@contextmanager
+def connection(url: str, **options: object) -> Iterator[Connection]:
+    """A connection to the database at ``url`` whose engine is disposed of afterwards.
+
+    Parameters
+    ----------
+    url : str
+        The database URL (e.g. ``Settings.sqlalchemy_url``).
+    **options : object
+        Passed to :func:`geo.db.make_engine` (e.g. ``isolation_level="AUTOCOMMIT"``).
+
+    Yields
+    ------
+    Connection
+        An open connection; nothing is committed unless the caller begins a transaction.
+    """
+    engine = make_engine(url, **options)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def postcodes(data_dir: Path, columns: list[str]) -> pd.DataFrame:
+    """The real UK unit postcodes of the shared data (``geography/postcodes.parquet``).
+
+    Parameters
+    ----------
+    data_dir : Path
+        The shared data folder (``Settings.require_data_dir()``).
+    columns : list[str]
+        The columns to read, e.g. ``["lon", "lat"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row a postcode, only ``columns``.
+    """
+    return pd.read_parquet(data_dir / "geography" / "postcodes.parquet", columns=columns)
+
+
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -58,24 +137,32 @@ def machine() -> str:
     )
 
 
+_COLUMNS = ("task", "items", "ours", "s", "per s", "baseline", "s", "per s", "speed-up")
+
+
+def _cells(row: Comparison) -> list[str]:
+    """A row's cells, in the table's columns (``per s`` is items a second)."""
+    return [
+        row.task,
+        f"{row.items:,}",
+        row.ours.label,
+        f"{row.ours.seconds:.3f}",
+        f"{row.items / row.ours.seconds:,.0f}",
+        row.baseline.label,
+        f"{row.baseline.seconds:.3f}",
+        f"{row.items / row.baseline.seconds:,.0f}",
+        _ratio(row.speedup),
+    ]
+
+
 def print_table(rows: list[Comparison]) -> None:
     table = Table(title=f"Benchmarks ({machine()})")
-    for column in ("task", "items", "ours", "s", "per s", "baseline", "s", "per s", "speed-up"):
+    for column in _COLUMNS:
         table.add_column(
             column, justify="left" if column in ("task", "ours", "baseline") else "right"
         )
     for row in rows:
-        table.add_row(
-            row.task,
-            f"{row.items:,}",
-            row.ours_label,
-            f"{row.ours_s:.3f}",
-            f"{row.items / row.ours_s:,.0f}",
-            row.baseline_label,
-            f"{row.baseline_s:.3f}",
-            f"{row.items / row.baseline_s:,.0f}",
-            _ratio(row.speedup),
-        )
+        table.add_row(*_cells(row))
     console.print(table)
     for row in rows:
         if row.note:
@@ -92,14 +179,9 @@ def markdown(rows: list[Comparison]) -> str:
         "",
         f"Machine: {machine()}; PostgreSQL 15 + PostGIS 3.3.",
         "",
-        "| task | items | ours | s | per s | baseline | s | per s | speed-up |",
+        "| " + " | ".join(_COLUMNS) + " |",
         "|---|---:|---|---:|---:|---|---:|---:|---:|",
     ]
-    lines += [
-        f"| {r.task} | {r.items:,} | {r.ours_label} | {r.ours_s:.3f} | {r.items / r.ours_s:,.0f} "
-        f"| {r.baseline_label} | {r.baseline_s:.3f} | {r.items / r.baseline_s:,.0f} "
-        f"| {_ratio(r.speedup)} |"
-        for r in rows
-    ]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
     lines += [""] + [f"- {r.task}: {r.note}" for r in rows if r.note]
     return "\n".join(lines) + "\n"

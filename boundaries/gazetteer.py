@@ -85,7 +85,7 @@ def load_postcodes(
         units = _place_units(units, locator)
         sectors = _place_areas(sectors, units, "sector", locator)
         districts = _place_areas(districts, units, "district", locator)
-        ids = _ids(conn)
+        ids = repository.current_ids(conn)
 
         step("Writing postcodes")
         conn.execute(text("TRUNCATE postcode_unit, postcode_sector, postcode_district"))
@@ -256,24 +256,6 @@ def _place_areas(
     need, _ = locator.need_areas.nearest(row.astype(np.int32), x, y)
     areas["need_area_code"] = take(locator.need_areas.codes, need)
     return areas
-
-
-def _ids(conn: Connection) -> dict[str, dict[str, int]]:
-    rows = conn.execute(
-        text(
-            """
-            SELECT 'territory', t.code, t.id FROM territory t
-            JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
-            UNION ALL
-            SELECT 'need_area', n.code, n.id FROM need_area n
-            JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
-            """
-        )
-    ).all()
-    ids: dict[str, dict[str, int]] = {"territory": {}, "need_area": {}}
-    for kind, code, id_ in rows:
-        ids[kind][code] = id_
-    return ids
 
 
 def _with_ids(frame: pd.DataFrame, ids: dict[str, dict[str, int]]) -> pd.DataFrame:

@@ -37,7 +37,7 @@ IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 
 
-# How a point was placed (``geo.schema.TERRITORY_METHODS``), stored as small codes.
+# How a point was placed (``boundaries.tables.TERRITORY_METHODS``), stored as small codes.
 CONTAINS, BOUNDARY, NEAREST = 0, 1, 2
 METHOD_NAMES = np.array(["contains", "boundary", "nearest", None], dtype=object)
 
@@ -222,7 +222,7 @@ class _Grid:
         iy, ix = np.divmod(np.arange(self.size), self.nx)
         x0 = self.lon0 + ix * self.cell_deg
         y0 = self.lat0 + iy * self.cell_deg
-        return shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
+        return np.asarray(shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg), dtype=object)
 
     def cell_of(self, lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.int64]:
         """Cell numbers of points inside the UK extent (truncation is floor there)."""

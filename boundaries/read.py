@@ -19,9 +19,9 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from boundaries.tables import NATIONS
 from geo.crs import BNG, WGS84, in_uk_extent
 from geo.errors import DataFileError
-from geo.schema import NATIONS
 
 TERRITORY_COUNT = 45
 GSS_TERRITORY = re.compile(r"^(E23|W15|S23|N23)\d{6}$")

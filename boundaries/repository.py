@@ -7,7 +7,7 @@ DataFrames, never rows.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 import geopandas as gpd
 import pandas as pd
@@ -20,43 +20,53 @@ _NOT_LOADED = "No {what} loaded yet: run `dualimpact load geography` (or `make d
 
 
 def territories(conn: Connection) -> gpd.GeoDataFrame:
-    """The current territories: code, name, nation, force_name, area_km2, geometry."""
-    frame = gpd.read_postgis(
-        text(
-            """
-            SELECT t.code, t.name, t.nation, t.force_name, t.area_km2, t.geom
-            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
-            ORDER BY t.code
-            """
-        ),
+    """The current territories: code, name, nation, force_name, area_km2, geometry
+    (EPSG:4326); contract :class:`boundaries.frames.Territories`."""
+    return _current(
         conn,
-        geom_col="geom",
+        "territories",
+        "SELECT code, name, nation, force_name, area_km2, geom FROM current_territory",
     )
-    if frame.empty:
-        raise NotLoadedError(_NOT_LOADED.format(what="territories"))
-    return frame.rename_geometry("geometry")
 
 
 def need_areas(conn: Connection) -> gpd.GeoDataFrame:
-    """The current need areas with deprivation and the territory each was assigned to."""
-    frame = gpd.read_postgis(
+    """The current need areas with deprivation and the territory each was assigned to
+    (points, EPSG:4326); contract :class:`boundaries.frames.NeedAreas`."""
+    return _current(
+        conn,
+        "need areas",
+        """
+        SELECT code, name, nation, population, uk_imd_score, uk_imd_rank, uk_imd_decile,
+               national_imd_score, national_imd_decile, territory_code, territory_method, geom
+        FROM current_need_area
+        """,
+    )
+
+
+def _current(conn: Connection, what: str, query: str) -> gpd.GeoDataFrame:
+    """Rows of a current-generation view, ordered by code, or a clear "load it" error."""
+    frame = gpd.read_postgis(text(f"{query} ORDER BY code"), conn, geom_col="geom")
+    if frame.empty:
+        raise NotLoadedError(_NOT_LOADED.format(what=what))
+    return frame.rename_geometry("geometry")
+
+
+def current_ids(conn: Connection) -> dict[str, dict[str, int]]:
+    """``{"territory": {code: id}, "need_area": {code: id}}`` of the current generations
+    (the rows a newly placed record points at)."""
+    rows = conn.execute(
         text(
             """
-            SELECT n.code, n.name, n.nation, n.population, n.uk_imd_score, n.uk_imd_rank,
-                   n.uk_imd_decile, n.national_imd_score, n.national_imd_decile,
-                   t.code AS territory_code, n.territory_method, n.geom
-            FROM need_area n
-            JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
-            JOIN territory t ON t.id = n.territory_id
-            ORDER BY n.code
+            SELECT 'territory', code, id FROM current_territory
+            UNION ALL
+            SELECT 'need_area', code, id FROM current_need_area
             """
-        ),
-        conn,
-        geom_col="geom",
-    )
-    if frame.empty:
-        raise NotLoadedError(_NOT_LOADED.format(what="need areas"))
-    return frame.rename_geometry("geometry")
+        )
+    ).all()
+    ids: dict[str, dict[str, int]] = {"territory": {}, "need_area": {}}
+    for kind, code, id_ in rows:
+        ids[kind][code] = id_
+    return ids
 
 
 def locator(conn: Connection) -> Locator:
@@ -91,8 +101,7 @@ def territories_overview(conn: Connection) -> pd.DataFrame:
             """
             WITH need AS (
                 SELECT n.territory_id, n.population, n.uk_imd_decile, n.national_imd_decile
-                FROM need_area n
-                JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
+                FROM current_need_area n
             )
             SELECT t.code, t.name, t.nation, t.area_km2,
                    coalesce(sum(need.population), 0)::bigint AS population,
@@ -101,10 +110,9 @@ def territories_overview(conn: Connection) -> pd.DataFrame:
                        / nullif(sum(need.population), 0) AS deprived_share,
                    sum(need.population) FILTER (WHERE need.national_imd_decile <= 2)::float8
                        / nullif(sum(need.population), 0) AS national_deprived_share
-            FROM territory t
-            JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            FROM current_territory t
             LEFT JOIN need ON need.territory_id = t.id
-            GROUP BY t.id
+            GROUP BY t.id, t.code, t.name, t.nation, t.area_km2
             ORDER BY t.name
             """
         ),
@@ -117,7 +125,15 @@ def territories_overview(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -> dict[str, Any]:
+class TerritoryOutline(TypedDict):
+    """A territory's boundary as a GeoJSON geometry (lon/lat, EPSG:4326) and its bounding
+    box ``[west, south, east, north]`` in degrees."""
+
+    geometry: dict[str, Any]
+    bbox: list[float]
+
+
+def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -> TerritoryOutline:
     """A current territory's boundary as GeoJSON, simplified in British National Grid
     metres (200 m keeps a territory well under 100 kB), with its bounding box."""
     row = conn.execute(
@@ -127,7 +143,7 @@ def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -
                        ST_Transform(t.geom, 27700), :tolerance), 4326), 5) AS outline,
                    ST_XMin(t.geom) AS west, ST_YMin(t.geom) AS south,
                    ST_XMax(t.geom) AS east, ST_YMax(t.geom) AS north
-            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            FROM current_territory t
             WHERE t.code = :code
             """
         ),
@@ -135,10 +151,10 @@ def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -
     ).one_or_none()
     if row is None:
         raise NotFoundError(f"unknown territory {code!r} (codes look like E23000029)")
-    return {
-        "geometry": json.loads(row.outline),
-        "bbox": [round(v, 5) for v in (row.west, row.south, row.east, row.north)],
-    }
+    return TerritoryOutline(
+        geometry=json.loads(row.outline),
+        bbox=[round(v, 5) for v in (row.west, row.south, row.east, row.north)],
+    )
 
 
 def territory_outlines(conn: Connection, tolerance_m: float = 500.0) -> gpd.GeoDataFrame:
@@ -149,7 +165,7 @@ def territory_outlines(conn: Connection, tolerance_m: float = 500.0) -> gpd.GeoD
             """
             SELECT t.code, t.name, ST_Transform(ST_SimplifyPreserveTopology(
                        ST_Transform(t.geom, 27700), :tolerance), 4326) AS geom
-            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            FROM current_territory t
             ORDER BY t.code
             """
         ),

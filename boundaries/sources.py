@@ -1,7 +1,7 @@
 """The boundary generations the platform ships with, and where their files live.
 
 Each generation records its source and vintage so that a later one can be loaded beside it
-(see ``geo.schema.BoundarySet``). Facts are from ``shared/data/geography/PROVENANCE.md``.
+(see ``boundaries.tables.boundary_set``). Facts are from ``shared/data/geography/PROVENANCE.md``.
 """
 
 from __future__ import annotations

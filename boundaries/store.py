@@ -255,12 +255,10 @@ def _report(conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 
         text(
             """
             SELECT
-              (SELECT count(*) FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id
-                 WHERE b.is_current),
-              (SELECT count(*) FROM territory_piece p JOIN territory t ON t.id = p.territory_id
-                 JOIN boundary_set b ON b.id = t.boundary_set_id WHERE b.is_current),
-              (SELECT count(*) FROM need_area n JOIN boundary_set b ON b.id = n.boundary_set_id
-                 WHERE b.is_current)
+              (SELECT count(*) FROM current_territory),
+              (SELECT count(*) FROM territory_piece p
+                 JOIN current_territory t ON t.id = p.territory_id),
+              (SELECT count(*) FROM current_need_area)
             """
         )
     ).one()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import typer
+from rich.markup import escape
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from typer.core import TyperGroup
 
@@ -35,7 +37,7 @@ class _Commands(TyperGroup):
 
 
 def _fail(message: str) -> NoReturn:
-    err_console.print(f"[bold red]Error:[/bold red] {message}", highlight=False)
+    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
     raise typer.Exit(USER_ERROR)
 
 
@@ -51,28 +53,40 @@ app = typer.Typer(
 )
 load_app = typer.Typer(help="Load the shared public data into the database.", no_args_is_help=True)
 
-app.add_typer(db.app, name="db")
-app.add_typer(load_app, name="load")
-app.add_typer(registry.import_app, name="import")
-app.add_typer(registry.export_app, name="export")
-app.add_typer(registry.activities_app, name="activities")
-load_app.command("geography")(boundaries.load_geography_command)
-load_app.command("postcodes")(registry.load_postcodes_command)
-load_app.command("activities")(registry.load_activities_command)
-load_app.command("suppliers")(registry.load_suppliers_command)
-app.command()(boundaries.locate)
-app.command("geocode")(registry.geocode_command)
-app.command("territories")(boundaries.territories_command)
-app.command("recommend")(matching.recommend)
-app.command("impact")(matching.impact)
-app.command("allocate")(matching.allocate_command)
-app.add_typer(matching.weights_app, name="weights")
-app.add_typer(procurement.users_app, name="users")
-app.add_typer(procurement.audit_app, name="audit")
-app.command("serve")(procurement.serve)
-app.command("coverage")(maps.coverage_command)
-app.command("map")(maps.map_command)
-app.command("assets")(maps.assets_command)
+GROUPS = {
+    "db": db.app,
+    "load": load_app,
+    "import": registry.import_app,
+    "export": registry.export_app,
+    "activities": registry.activities_app,
+    "weights": matching.weights_app,
+    "users": procurement.users_app,
+    "audit": procurement.audit_app,
+}
+LOADS: dict[str, Callable[..., None]] = {
+    "geography": boundaries.load_geography_command,
+    "postcodes": registry.load_postcodes_command,
+    "activities": registry.load_activities_command,
+    "suppliers": registry.load_suppliers_command,
+}
+COMMANDS: dict[str, Callable[..., None]] = {
+    "locate": boundaries.locate,
+    "geocode": registry.geocode_command,
+    "territories": boundaries.territories_command,
+    "recommend": matching.recommend,
+    "impact": matching.impact,
+    "allocate": matching.allocate_command,
+    "serve": procurement.serve,
+    "coverage": maps.coverage_command,
+    "map": maps.map_command,
+    "assets": maps.assets_command,
+}
+for name, group in GROUPS.items():
+    app.add_typer(group, name=name)
+for name, command in LOADS.items():
+    load_app.command(name)(command)
+for name, command in COMMANDS.items():
+    app.command(name)(command)
 
 
 @app.command()

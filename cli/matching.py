@@ -19,10 +19,11 @@ from geo.jsonable import records as frame_records
 from geo.settings import get_settings
 from matching import near, queries
 from matching.allocate import compare
-from matching.impact import ActivityFacts, estimate, load_value_set, open_value_set
+from matching.impact import ActivityFacts, estimate
 from matching.need import NeedIndex
 from matching.profiles import COMPONENTS, STANDARD, WeightProfile
 from matching.recommend import served_need
+from matching.valueset import load_value_set, open_value_set
 from registry import privacy
 from registry import queries as registry_queries
 from registry.readers import read_table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -115,17 +116,29 @@ _MAP_HELP = "Map a field to a column, e.g. --map name='Project title' (repeatabl
 _ERRORS_HELP = "Where to write rejected rows (default: ./<file>.errors.csv)."
 
 
-@import_app.command("activities")
-def import_activities(
-    file: Path = typer.Argument(..., help="CSV, XLSX, GeoJSON, 360Giving or Open Referral JSON."),
-    file_format: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
-    mapping: list[str] = typer.Option([], "--map", help=_MAP_HELP),
-    source: str | None = typer.Option(None, help="Label for where the records came from."),
-    errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
-    encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
-    """Import activities: geocode, classify themes, upsert, and list every rejected row.
+def _import_command(spec: ImportSpec, file_help: str, doc: str) -> Callable[..., None]:
+    """One ``dualimpact import`` command for ``spec`` (the options are the same for all)."""
+
+    def command(
+        file: Path = typer.Argument(..., help=file_help),
+        file_format: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+        mapping: list[str] = typer.Option([], "--map", help=_MAP_HELP),
+        source: str | None = typer.Option(None, help="Label for where the records came from."),
+        errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
+        encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        _import(spec, file, file_format, mapping, source, errors, encoding, as_json)
+
+    command.__doc__ = doc
+    return command
+
+
+import_app.command("activities")(
+    _import_command(
+        activities.SPEC,
+        "CSV, XLSX, GeoJSON, 360Giving or Open Referral JSON.",
+        """Import activities: geocode, classify themes, upsert, and list every rejected row.
 
     Fields (matched by column name or alias, or --map): id, name (required), description,
     themes, provider_name, org_identifier, charity_number, company_number, postcode,
@@ -134,27 +147,21 @@ def import_activities(
     safeguarding, grant_count, grant_total_gbp, last_award_year, funders. Re-importing the
     same file changes nothing; an activity with the same name and postcode as a stored one
     is merged into it. The whole file is one transaction.
-    """
-    _import(activities.SPEC, file, file_format, mapping, source, errors, encoding, as_json)
-
-
-@import_app.command("suppliers")
-def import_suppliers(
-    file: Path = typer.Argument(..., help="CSV, XLSX or GeoJSON of supplier sites."),
-    file_format: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
-    mapping: list[str] = typer.Option([], "--map", help=_MAP_HELP),
-    source: str | None = typer.Option(None, help="Label for where the records came from."),
-    errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
-    encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
-    """Import suppliers and their sites: geocode, fold name variants, upsert.
+    """,
+    )
+)
+import_app.command("suppliers")(
+    _import_command(
+        suppliers.SPEC,
+        "CSV, XLSX or GeoJSON of supplier sites.",
+        """Import suppliers and their sites: geocode, fold name variants, upsert.
 
     Fields: id, supplier_name (required), company_number, sector, is_sme, is_vcse,
     site_name, address, postcode, lat, lon, employees. The same supplier at the same
     postcode is one site however many rows name it.
-    """
-    _import(suppliers.SPEC, file, file_format, mapping, source, errors, encoding, as_json)
+    """,
+    )
+)
 
 
 def load_activities_command() -> None:

@@ -17,7 +17,7 @@ class DatabaseUnavailableError(DualImpactError):
 def make_engine(url: str, **kwargs: object) -> Engine:
     """One engine per process; callers dispose of it when done."""
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(normalise_database_url(url), **kwargs)  # type: ignore[arg-type]
+    return create_engine(normalise_database_url(url), **kwargs)
 
 
 def describe(url: str) -> str:

@@ -47,3 +47,18 @@ class PermissionDeniedError(DualImpactError):
 class ConflictError(DualImpactError):
     """The request clashes with the current state: an illegal transition, a promise beyond
     an activity's need, or another request that got there first."""
+
+
+class MissingExtraError(DualImpactError):
+    """A feature needs an optional extra of the package (``pyproject.toml``) that is not
+    installed; the message names the extra and how to install it."""
+
+    def __init__(self, feature: str, extra: str, missing: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
+        super().__init__(
+            f"{feature} needs the optional '{extra}' extra, which is not installed (no module "
+            f"named '{missing}'): install it with `pip install -e '.[{extra}]'` in the project "
+            "folder, or run `make setup`, which installs every extra at the locked versions."
+        )

@@ -262,7 +262,7 @@ def _codes_of(values: pd.Series, categories: list[str]) -> IntArray:
     new = sorted(set(present.unique()) - set(categories))
     categories.extend(new)
     out = pd.Index(categories).get_indexer(values.astype(object).where(values.notna(), None))
-    return out.astype(np.int32)
+    return np.asarray(out, dtype=np.int32)
 
 
 def _categories(columns: object) -> npt.NDArray[np.object_]:
@@ -291,4 +291,4 @@ def _place_table(
 
 
 def _texts(values: pd.Series) -> npt.NDArray[np.object_]:
-    return values.fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    return np.asarray(values.fillna("").astype(str).str.strip(), dtype=object)

@@ -31,12 +31,6 @@ def cells(lat: npt.ArrayLike, lon: npt.ArrayLike, resolution: int) -> IntArray:
     ).astype(np.int64)
 
 
-def centre(cell: int) -> tuple[float, float]:
-    """A cell's centre as (lat, lon)."""
-    lat, lon = h3.cell_to_latlng(np.uint64(cell))
-    return float(lat), float(lon)
-
-
 def outline(cell: int) -> list[list[float]]:
     """A cell's boundary as a closed GeoJSON ring of [lon, lat] pairs."""
     ring = [[round(lon, 6), round(lat, 6)] for lat, lon in h3.cell_to_boundary(np.uint64(cell))]

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
+@overload
+def jsonable(value: Mapping[Any, Any]) -> dict[str, Any]: ...
+
+
+@overload
+def jsonable(value: object) -> Any: ...
+
+
+def jsonable(value: object) -> Any:
+    """``value`` as plain JSON: mappings keyed by text, sequences as lists, numpy scalars
+    and Decimals as numbers, NaN/NA as null, dates and times as ISO 8601 text."""
+    if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
         return [jsonable(v) for v in value]

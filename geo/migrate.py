@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -38,6 +39,30 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def revision(url: str, message: str, versions: Path | None = None) -> Path:
+    """Write a new migration that Alembic autogenerates by comparing the database at
+    ``url`` (at head) with every package's declared tables; returns its path.
+
+    ``versions`` writes it elsewhere than ``geo/migrations/versions`` (for a dry run). Read
+    and edit it before committing: autogenerate does not see views, triggers or functions.
+    """
+    config = alembic_config(url)
+    if versions is not None:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(MIGRATIONS / "versions"), str(versions)])
+        )
+    script = command.revision(
+        config,
+        message,
+        autogenerate=True,
+        version_path=None if versions is None else str(versions),
+    )
+    if script is None or isinstance(script, list):
+        raise RuntimeError("Alembic wrote no single revision")
+    return Path(script.path)
 
 
 def current(url: str) -> str | None:

@@ -18,6 +18,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import Polygon
 from sqlalchemy import Engine
 
 from boundaries import repository
@@ -28,7 +29,7 @@ from geo.settings import get_settings
 from maps import density as density_module
 from maps import queries, report
 from maps.report import CoverageReport
-from matching import impact
+from matching import impact, valueset
 from matching import queries as matching_queries
 from matching.batch import recommend_batch
 from matching.need import NeedIndex
@@ -65,12 +66,7 @@ def activities(engine: Engine, territory: str | None = None) -> gpd.GeoDataFrame
     """Activities as points; safeguarded ones keep their row but lose their point."""
     with engine.connect() as conn:
         frame = registry_queries.activities(conn, territory)
-    public = privacy.redact(frame.drop(columns="geom").assign(geometry=None))
-    return gpd.GeoDataFrame(
-        public.drop(columns="geometry"),
-        geometry=gpd.points_from_xy(public["lon"], public["lat"]),
-        crs=WGS84,
-    )
+    return _points(privacy.redact(pd.DataFrame(frame.drop(columns="geom"))))
 
 
 def supplier_sites(engine: Engine, territory: str | None = None) -> gpd.GeoDataFrame:
@@ -109,8 +105,6 @@ def what_if(
 
 def hexagons(counts: pd.DataFrame) -> gpd.GeoDataFrame:
     """Rows keyed by an int64 H3 ``cell`` as hexagon polygons (EPSG:4326)."""
-    from shapely.geometry import Polygon
-
     shapes = [Polygon(hexes.outline(int(c))) for c in counts["cell"].to_numpy(np.int64)]
     return gpd.GeoDataFrame(counts, geometry=shapes, crs=WGS84)
 
@@ -159,7 +153,7 @@ def secondary_impact(activities_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     """Avoided frontline cost a year by agency group (low/central/high £), and the value
     set's assumptions, for activities (``activity_id``, ``name``, ``themes``,
     ``people_reached_per_year``)."""
-    value_set = impact.open_value_set(get_settings().require_data_dir())
+    value_set = valueset.open_value_set(get_settings().require_data_dir())
     rows = []
     for record in activities_frame.to_dict("records"):
         facts = impact.ActivityFacts(

@@ -13,9 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from geo import hexes
+from geo import extras, hexes
 
 SMALL_COUNT = 3
+_HOT_SPOTS = "the hot-spot statistic (Getis-Ord Gi*)"
 
 
 def density(points: pd.DataFrame, resolution: int, sums: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -46,10 +47,10 @@ def hot_spots(
     """Getis-Ord Gi* (esda) on the cells and their empty neighbours (zeros), with H3
     adjacency as the spatial weights. ``z`` is Gi*'s z-score, ``p`` its pseudo p-value
     from ``permutations`` (seeded: the same input gives the same answer), and ``spot`` is
-    'hot' or 'cold' where p < 0.05, else ''."""
-    from esda.getisord import G_Local
-    from libpysal.weights import W
-
+    'hot' or 'cold' where p < 0.05, else ''. Needs the ``stats`` extra (esda, libpysal):
+    :class:`geo.errors.MissingExtraError` says so when it is not installed."""
+    getisord = extras.require("esda.getisord", "stats", _HOT_SPOTS)
+    spatial_weights = extras.require("libpysal.weights", "stats", _HOT_SPOTS)
     observed = dict(zip(counts["cell"].astype(int), counts[column].astype(float), strict=True))
     cells = set(observed)
     for cell in list(observed):
@@ -58,9 +59,9 @@ def hot_spots(
     neighbours = {c: [n for n in hexes.neighbours(c) if n in cells] for c in ordered}
     with warnings.catch_warnings():  # cells on the edge of the set may have no neighbour
         warnings.simplefilter("ignore")
-        weights = W(neighbours, ids=ordered, silence_warnings=True)
+        weights = spatial_weights.W(neighbours, ids=ordered, silence_warnings=True)
         values = np.array([observed.get(c, 0.0) for c in ordered])
-        gi = G_Local(values, weights, star=True, permutations=permutations, seed=seed)
+        gi = getisord.G_Local(values, weights, star=True, permutations=permutations, seed=seed)
     out = pd.DataFrame(
         {"cell": np.array(ordered, dtype=np.int64), column: values, "z": gi.Zs, "p": gi.p_sim}
     )

@@ -10,20 +10,27 @@ what makes this work:
 * geocoding: rows are independent; the gazetteer is sent to each worker once.
 
 Point ``client`` at any cluster (``Client("tcp://scheduler:8786")``); tests use a
-``LocalCluster``. Single-machine results and these agree (tested).
+``LocalCluster``. Single-machine results and these agree (tested). Needs the
+``distributed`` extra (dask, dask-geopandas); each function raises
+:class:`geo.errors.MissingExtraError` naming it when it is not installed.
 """
 
 from __future__ import annotations
 
-import dask.dataframe as dd
-import dask_geopandas
+from typing import TYPE_CHECKING
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from distributed import Client
 
+from geo.extras import require
 from geo.geocode import Gazetteer, Geocoder
 from maps import coverage, density
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+_FEATURE = "the distributed path (maps.distributed)"
 
 _ACCESS_META = pd.DataFrame(
     {
@@ -59,6 +66,7 @@ def area_coverage(
     client: Client, need_areas: pd.DataFrame, activities: pd.DataFrame, npartitions: int = 8
 ) -> pd.DataFrame:
     """:func:`maps.coverage.area_coverage` for the whole UK, computed on ``client``."""
+    dask_geopandas = require("dask_geopandas", "distributed", _FEATURE)
     parts = dask_geopandas.from_geopandas(_as_geo(activities), npartitions=npartitions)
     areas = client.scatter(need_areas.reset_index(drop=True), broadcast=True)
     summed = client.compute(
@@ -85,6 +93,7 @@ def h3_counts(
     client: Client, points: pd.DataFrame, resolution: int, npartitions: int = 8
 ) -> pd.DataFrame:
     """:func:`maps.density.density` counts (``lat``/``lon`` points), computed on ``client``."""
+    dask_geopandas = require("dask_geopandas", "distributed", _FEATURE)
     parts = dask_geopandas.from_geopandas(_as_geo(points), npartitions=npartitions)
     meta = pd.DataFrame({"cell": pd.Series(dtype=np.int64), "count": pd.Series(dtype=np.int64)})
     counts = client.compute(
@@ -104,6 +113,7 @@ def geocode(
 ) -> pd.DataFrame:
     """:meth:`geo.geocode.Geocoder.geocode` of many postcodes, partitioned on ``client``
     (the gazetteer is sent to every worker once). Rows come back in input order."""
+    dd = require("dask.dataframe", "distributed", _FEATURE)
     frame = dd.from_pandas(pd.DataFrame({"postcode": postcodes}), npartitions=npartitions)
     shared = client.scatter(gazetteer, broadcast=True)
     meta = _geocode_part(pd.DataFrame({"postcode": pd.Series([], dtype=object)}), gazetteer)

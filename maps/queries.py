@@ -20,10 +20,9 @@ def need_areas(conn: Connection) -> pd.DataFrame:
     frame = pd.read_sql(
         text(
             """
-            SELECT n.code, n.name, t.code AS territory_code, n.population::float8 AS population,
+            SELECT n.code, n.name, n.territory_code, n.population::float8 AS population,
                    n.uk_imd_decile, ST_X(n.geom) AS lon, ST_Y(n.geom) AS lat
-            FROM need_area n JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
-            JOIN territory t ON t.id = n.territory_id
+            FROM current_need_area n
             ORDER BY n.code
             """
         ),
@@ -45,17 +44,15 @@ def activities(conn: Connection) -> pd.DataFrame:
                    a.funding_gap::float8 AS funding_gap,
                    a.annual_running_cost::float8 AS annual_running_cost,
                    a.people_reached_per_year::float8 AS people_reached_per_year,
-                   a.service_radius_m, a.safeguarding, t.code AS territory_code,
-                   o.name AS provider_name, a.postcode,
-                   ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
+                   a.service_radius_m, a.safeguarding, a.territory_code, a.provider_name,
+                   a.postcode, a.lon, a.lat,
                    EXISTS (SELECT 1 FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
                            WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})) AS backed,
                    coalesce((SELECT sum(c.value_gbp) FROM spo_commitment c
                              JOIN spo s ON s.id = c.spo_id
                              WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})), 0)::float8
                        AS committed_gbp
-            FROM activity a JOIN territory t ON t.id = a.territory_id
-            LEFT JOIN organisation o ON o.id = a.provider_id
+            FROM activity_placed a
             WHERE a.status <> 'closed'
             ORDER BY a.id
             """
@@ -81,12 +78,10 @@ def supplier_sites(conn: Connection, territory: str | None = None) -> pd.DataFra
     return pd.read_sql(
         text(
             """
-            SELECT s.id AS site_id, s.name AS site, o.name AS supplier, s.postcode,
-                   s.employees, t.code AS territory_code, ST_X(s.geom) AS lon,
-                   ST_Y(s.geom) AS lat
-            FROM supplier_site s JOIN organisation o ON o.id = s.supplier_id
-            JOIN territory t ON t.id = s.territory_id
-            WHERE CAST(:territory AS text) IS NULL OR t.code = :territory
+            SELECT s.id AS site_id, s.name AS site, s.supplier_name AS supplier, s.postcode,
+                   s.employees, s.territory_code, s.lon, s.lat
+            FROM supplier_site_placed s
+            WHERE CAST(:territory AS text) IS NULL OR s.territory_code = :territory
             ORDER BY s.id
             """
         ),

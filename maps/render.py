@@ -59,7 +59,7 @@ def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | No
     fmap.options["maxZoom"] = 18  # marker clusters need it, even with no base tiles
     if tiles:
         folium.TileLayer(tiles, name=tiles, control=False).add_to(fmap)
-    _use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
+    use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
     fmap.get_root().html.add_child(  # type: ignore[attr-defined]
         Element(
             '<div class="di-attribution" style="position:fixed;bottom:18px;right:0;z-index:1000;'
@@ -70,7 +70,7 @@ def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | No
     return fmap
 
 
-def _use_assets(
+def use_assets(
     element: Any, libraries: tuple[assets.Library, ...], mode: Assets, fmap: folium.Map
 ) -> None:
     """Point an element's scripts at the app's own copies, or inline them into ``fmap``'s
@@ -147,30 +147,24 @@ def uk_map(
     frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")
     frame[fields[1:4]] = frame[fields[1:4]].astype(float).round(3)
     layer = json.loads(frame.to_json(drop_id=True))
-    folium.GeoJson(
-        layer,
-        name="Gap index by territory",
-        style_function=lambda f: {
-            "fillColor": colours(f["properties"]["gap_index"] or 0.0),
-            "color": "#333",
-            "weight": 1,
-            "fillOpacity": 0.75,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
-        highlight_function=lambda _: {"weight": 3},
-    ).add_to(fmap)
-    folium.GeoJson(
-        layer,
-        name="Most deprived within reach of a backed activity",
-        show=False,
-        style_function=lambda f: {
-            "fillColor": backed(f["properties"]["deprived_backed_share"] or 0.0),
-            "color": "#333",
-            "weight": 1,
-            "fillOpacity": 0.75,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
-    ).add_to(fmap)
+    layers = (
+        ("Gap index by territory", "gap_index", colours, True),
+        ("Most deprived within reach of a backed activity", "deprived_backed_share", backed, False),
+    )
+    for name, field, scale, show in layers:
+        folium.GeoJson(
+            layer,
+            name=name,
+            show=show,
+            style_function=lambda f, field=field, scale=scale: {
+                "fillColor": scale(f["properties"][field] or 0.0),
+                "color": "#333",
+                "weight": 1,
+                "fillOpacity": 0.75,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+            highlight_function=lambda _: {"weight": 3},
+        ).add_to(fmap)
     _legend(fmap, "Gap index", _gap_entries())
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
@@ -281,7 +275,7 @@ def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> 
     """Open activities, clustered, coloured by theme; safeguarded ones as their H3 cell."""
     safe = activities["safeguarding"].fillna(False).astype(bool)
     cluster = MarkerCluster(name="Activities (by theme)")
-    _use_assets(cluster, (assets.MARKERCLUSTER,), mode, fmap)
+    use_assets(cluster, (assets.MARKERCLUSTER,), mode, fmap)
     for _, row in activities[~safe].iterrows():
         folium.CircleMarker(
             location=(row["lat"], row["lon"]),
@@ -386,7 +380,8 @@ def add_links(fmap: folium.Map, links: pd.DataFrame) -> None:
         name = str(link["activity"])
         if link["safeguarding"]:
             cell = hexes.cells([link["lat"]], [link["lon"]], SAFEGUARDED_RESOLUTION)[0]
-            end, name = hexes.centre(int(cell)), "a safeguarded service"
+            lat, lon = hexes.centres([cell])
+            end, name = (float(lat[0]), float(lon[0])), "a safeguarded service"
         folium.PolyLine(
             [(link["site_lat"], link["site_lon"]), end],
             color="#2c7fb8",

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import folium
+import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
 from boundaries import repository
 from geo.errors import InvalidInputError, NotFoundError
 from maps import coverage, queries, render
-from matching.allocate import HOUR_VALUE_GBP
+from matching.valuation import HOUR_VALUE_GBP
 from procurement.reporting import awarded_links, value_by_territory
 
 # When an activity's running cost per place is unknown, the budget buys places at this
@@ -150,11 +151,14 @@ def territory_map(
     *,
     mode: render.Assets = "served",
     tiles: str | None = render.DEFAULT_TILES,
+    outlines: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """The territory map (need hexagons, activities, supplier sites, density, awarded SPO
-    links, boundary), as the web page, the CLI and the notebooks draw it."""
+    links, boundary), as the web page, the CLI and the notebooks draw it. ``outlines``:
+    the simplified territories if the caller holds them (else they are read)."""
     known_territory(found, territory)
-    outlines = repository.territory_outlines(conn)
+    if outlines is None:
+        outlines = repository.territory_outlines(conn)
     return render.territory_map(
         territory_areas(found, territory),
         territory_activities(found, territory),

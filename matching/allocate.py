@@ -34,6 +34,7 @@ from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
 from geo.errors import InvalidInputError
+from matching.valuation import HOUR_VALUE_GBP
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -43,10 +44,6 @@ KINDS = ("money", "hours", "in_kind")
 PLEDGE_COLUMNS = ("pledge_id", "supplier_id", "kind", "amount", "x", "y")
 ACTIVITY_COLUMNS = ("activity_id", "gap", "weight", "x", "y")
 FLOW_COLUMNS = ("pledge_id", "supplier_id", "activity_id", "amount_gbp", "distance_m")
-
-# The UK National Living Wage from April 2025 (£12.21/hour, 21 and over), used as a
-# conservative, explicit valuation; replace with your own.
-HOUR_VALUE_GBP = 12.21
 
 # Amounts below half a penny are solver noise, not decisions (pounds).
 NOISE_GBP = 0.005
@@ -250,7 +247,10 @@ def _require_frame(
 def _numbers(frame: pd.DataFrame, column: str, label: str) -> FloatArray:
     """A column as finite floats; anything else is rejected, naming the row's id."""
     raw = frame[column]
-    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numbers = np.asarray(
+        pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        dtype=np.float64,
+    )
     _reject_first(
         ~np.isfinite(numbers),
         frame[f"{label}_id"],

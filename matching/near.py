@@ -18,7 +18,7 @@ from matching import queries
 from matching.need import NeedIndex
 from matching.profiles import WeightProfile
 from matching.recommend import CANDIDATES_PER_ORIGIN, DEFAULT_TOP, rank
-from registry.themes import VOCABULARY
+from registry.themes import check_outcomes
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,6 @@ class Recommendations:
     outcomes: list[str]
     ranked: pd.DataFrame
     origins: list[queries.Origin]  # where distances were measured from (none: territory-wide)
-
-
-def check_outcomes(asked: Sequence[str]) -> list[str]:
-    """The outcomes, each from the controlled vocabulary (else a clear error)."""
-    outcomes = [t.strip() for t in asked if t.strip()]
-    unknown = [t for t in outcomes if t not in VOCABULARY]
-    if unknown:
-        raise InvalidInputError(
-            f"unknown outcome(s) {', '.join(unknown)}; use: {', '.join(VOCABULARY)}"
-        )
-    return outcomes
 
 
 def recommend(

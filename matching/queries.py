@@ -59,10 +59,7 @@ CANDIDATES_SQL = f"""
 def territory_id(conn: Connection, code: str) -> int:
     """The id of a current territory, or a clear error naming the code."""
     found = conn.execute(
-        text(
-            "SELECT t.id FROM territory t JOIN boundary_set b"
-            " ON b.id = t.boundary_set_id AND b.is_current WHERE t.code = :code"
-        ),
+        text("SELECT id FROM current_territory WHERE code = :code"),
         {"code": code},
     ).scalar()
     if found is None:
@@ -96,16 +93,23 @@ def candidates(
 
 def territory_activities(conn: Connection, territory: str) -> pd.DataFrame:
     """Every open activity of a territory (for territory-wide rankings)."""
+    frame = _open_activities(conn, territory)
+    frame.insert(0, "origin", "")
+    frame["distance_m"] = float("nan")
+    return frame
+
+
+def _open_activities(conn: Connection, territory: str, condition: str = "TRUE") -> pd.DataFrame:
+    """A territory's open activities meeting ``condition`` (SQL on ``a``), with their
+    point and area served."""
     frame = pd.read_sql(
         text(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activity a"
-            " WHERE a.territory_id = :territory_id AND a.status <> 'closed' ORDER BY a.id"
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activity a WHERE a.territory_id = :territory_id"
+            f" AND a.status <> 'closed' AND {condition} ORDER BY a.id"
         ),
         conn,
         params={"territory_id": territory_id(conn, territory)},
     )
-    frame.insert(0, "origin", "")
-    frame["distance_m"] = float("nan")
     return _with_areas(frame)
 
 
@@ -114,12 +118,10 @@ def supplier_origins(conn: Connection, supplier_id: int) -> tuple[str, list[Orig
     rows = conn.execute(
         text(
             """
-            SELECT o.name AS supplier, s.name AS site, ST_Y(s.geom) AS lat, ST_X(s.geom) AS lon,
-                   t.code AS territory
-            FROM organisation o
-            JOIN supplier_site s ON s.supplier_id = o.id
-            JOIN territory t ON t.id = s.territory_id
-            WHERE o.id = :id AND o.kind = 'supplier'
+            SELECT s.supplier_name AS supplier, s.name AS site, s.lat, s.lon,
+                   s.territory_code AS territory
+            FROM supplier_site_placed s
+            WHERE s.supplier_id = :id
             ORDER BY s.id
             """
         ),
@@ -198,12 +200,4 @@ def _with_areas(frame: pd.DataFrame) -> pd.DataFrame:
 def fundable_activities(conn: Connection, territory: str) -> pd.DataFrame:
     """The territory's open activities with a known funding gap above zero (what an
     allocation can fund), with their point and area served."""
-    frame = pd.read_sql(
-        text(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activity a WHERE a.territory_id = :territory_id"
-            " AND a.status <> 'closed' AND a.funding_gap > 0 ORDER BY a.id"
-        ),
-        conn,
-        params={"territory_id": territory_id(conn, territory)},
-    )
-    return _with_areas(frame)
+    return _open_activities(conn, territory, "a.funding_gap > 0")

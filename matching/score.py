@@ -69,7 +69,7 @@ def activity_components(
 def proximity(distance_m: pd.Series | FloatArray, profile: WeightProfile) -> FloatArray:
     """``exp(-d / scale)``; NaN (unavailable) where there is no distance."""
     metres = pd.to_numeric(pd.Series(np.asarray(distance_m)), errors="coerce").to_numpy(float)
-    return np.exp(-metres / profile.proximity_scale_m)
+    return np.asarray(np.exp(-metres / profile.proximity_scale_m), dtype=np.float64)
 
 
 def combine(components: pd.DataFrame, profile: WeightProfile) -> FloatArray:
@@ -102,7 +102,7 @@ def explain(row: pd.Series, outcomes: Sequence[str] = (), today: date | None = N
 
 
 def _floats(values: pd.Series) -> FloatArray:
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
 
 
 def _urgency(frame: pd.DataFrame, today: date) -> FloatArray:
@@ -112,7 +112,7 @@ def _urgency(frame: pd.DataFrame, today: date) -> FloatArray:
     gap_part = np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0)
     months = _months_to_close(frame, today)
     closing = np.where(np.isnan(months), 0.0, np.clip(1.0 - 0.75 * (months - 3.0) / 9.0, 0.25, 1.0))
-    return 1.0 - (1.0 - gap_part) * (1.0 - closing)
+    return np.asarray(1.0 - (1.0 - gap_part) * (1.0 - closing), dtype=np.float64)
 
 
 def _months_to_close(frame: pd.DataFrame, today: date) -> FloatArray:
@@ -146,7 +146,9 @@ def _capacity_evidence(frame: pd.DataFrame) -> FloatArray:
     )
     grants = np.nan_to_num(_floats(frame["grant_count"]), nan=0.0)
     evidence = 0.4 * np.minimum(links, 2.0) / 2.0 + 0.6 * np.minimum(grants, 3.0) / 3.0
-    return np.where(np.isnan(capacity), evidence, (capacity + evidence) / 2.0)
+    return np.asarray(
+        np.where(np.isnan(capacity), evidence, (capacity + evidence) / 2.0), dtype=np.float64
+    )
 
 
 def _distance(metres: float) -> str:

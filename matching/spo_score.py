@@ -140,4 +140,4 @@ def _risk(commitments: pd.DataFrame, value: np.ndarray, start: date) -> np.ndarr
     closes_first = (commitments["status"] == "at_risk").to_numpy() & (
         closing < pd.Timestamp(start)
     ).fillna(False).to_numpy()
-    return np.maximum(beyond_gap, closes_first.astype(float))
+    return np.asarray(np.maximum(beyond_gap, closes_first.astype(float)), dtype=np.float64)

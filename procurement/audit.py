@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 from sqlalchemy import Connection, text
+
+from procurement.records import AuditEventRecord
 
 GENESIS = "0" * 64
 
@@ -32,7 +34,7 @@ def append(
     from_state: str | None = None,
     to_state: str | None = None,
     reason: str | None = None,
-    payload: dict[str, Any] | None = None,
+    payload: dict[str, object] | None = None,
 ) -> str:
     """Add an event to the SPO's chain and return its hash."""
     last = conn.execute(
@@ -105,7 +107,7 @@ def verify(conn: Connection, spo_id: int | None = None) -> list[str]:
     return problems
 
 
-def events(conn: Connection, spo_id: int) -> list[dict[str, Any]]:
+def events(conn: Connection, spo_id: int) -> list[AuditEventRecord]:
     """The SPO's events in order (callers check the reader may see the SPO)."""
     rows = conn.execute(
         text(
@@ -118,9 +120,10 @@ def events(conn: Connection, spo_id: int) -> list[dict[str, Any]]:
         ),
         {"id": spo_id},
     ).mappings()
-    return [dict(row) for row in rows]
+    return [cast(AuditEventRecord, dict(row)) for row in rows]
 
 
-def _hash(event: dict[str, Any], prev: str) -> str:
+def _hash(event: dict[str, object], prev: str) -> str:
+    """The event's hash: SHA-256 of the previous hash and the event's canonical JSON."""
     body = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev + body).encode()).hexdigest()

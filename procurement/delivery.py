@@ -7,14 +7,15 @@ waiting for the provider are shown as claimed. Every step is in the SPO's audit 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from sqlalchemy import Connection, text
 
 from accounts.users import User, require_role
 from geo.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from procurement import audit
-from procurement.spos import change_state, locked
+from procurement.lifecycle import change_state, commitment, locked, require_buyer, require_supplier
+from procurement.records import DeliveryState
 from procurement.states import AWARDED, DELIVERING
 
 
@@ -31,10 +32,8 @@ def claim(
 ) -> int:
     """The supplier records what it delivered against a commitment; returns the claim id."""
     require_role(user, ["supplier"], "claim delivery")
-    commitment = _commitment(conn, commitment_id)
-    spo = locked(conn, commitment["spo_id"], user)
-    if user.organisation_id != spo["supplier_id"]:
-        raise PermissionDeniedError("only the SPO's own supplier can claim delivery")
+    spo = locked(conn, commitment(conn, commitment_id)["spo_id"], user)
+    require_supplier(user, spo["supplier_id"], "claim delivery")
     if spo["status"] not in (AWARDED, DELIVERING):
         raise ConflictError(f"SPO {spo['id']} is {spo['status']}: delivery starts after award")
     amounts = {
@@ -122,8 +121,7 @@ def sign_off(conn: Connection, user: User, delivery_id: int) -> None:
     require_role(user, ["buyer_lead"], "sign off delivery")
     row = _delivery(conn, delivery_id)
     spo = locked(conn, row["spo_id"], user)
-    if user.organisation_id != row["buyer_id"]:
-        raise PermissionDeniedError("only the tender's buyer can sign off its delivery")
+    require_buyer(user, row["buyer_id"], "sign off its delivery")
     if row["provider_status"] != "confirmed":
         raise ConflictError(
             f"delivery {delivery_id} is {row['provider_status']}: the provider must confirm it "
@@ -138,20 +136,9 @@ def sign_off(conn: Connection, user: User, delivery_id: int) -> None:
     audit.append(conn, spo["id"], user.id, "delivery signed off", payload={"delivery": delivery_id})
 
 
-def _commitment(conn: Connection, commitment_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(
-            text("SELECT id, spo_id FROM spo_commitment WHERE id = :id"), {"id": commitment_id}
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFoundError(f"no commitment with id {commitment_id}")
-    return dict(row)
-
-
-def _delivery(conn: Connection, delivery_id: int) -> dict[str, Any]:
+def _delivery(conn: Connection, delivery_id: int) -> DeliveryState:
+    """The delivery claim with who may confirm it (the activity's provider) and sign it
+    off (the tender's buyer)."""
     row = (
         conn.execute(
             text(
@@ -170,4 +157,4 @@ def _delivery(conn: Connection, delivery_id: int) -> dict[str, Any]:
     )
     if row is None:
         raise NotFoundError(f"no delivery claim with id {delivery_id}")
-    return dict(row)
+    return cast(DeliveryState, dict(row))

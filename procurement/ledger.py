@@ -17,25 +17,22 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.errors import ConflictError, InvalidInputError
-from procurement.states import LIVE, PUBLIC
+from procurement.states import PUBLIC
 
 _FIRM = ", ".join(f"'{s}'" for s in PUBLIC)
-_CONTESTED = ", ".join(f"'{s}'" for s in LIVE if s != "draft")
 
 
 def exposure(
     conn: Connection, activity_ids: list[int], *, excluding_spo: int | None = None
 ) -> pd.DataFrame:
-    """Per activity: its gap, value firmly promised by awarded SPOs and value in other
-    live bids (pounds), excluding ``excluding_spo``."""
+    """Per activity: its gap and the value firmly promised by awarded SPOs (pounds),
+    excluding ``excluding_spo``."""
     return pd.read_sql(
         text(
             f"""
             SELECT a.id AS activity_id, a.name, a.funding_gap::float8 AS funding_gap,
                    coalesce(sum(c.value_gbp) FILTER (WHERE s.status IN ({_FIRM})), 0)::float8
-                       AS firm_gbp,
-                   coalesce(sum(c.value_gbp) FILTER (WHERE s.status IN ({_CONTESTED})), 0)::float8
-                       AS contested_gbp
+                       AS firm_gbp
             FROM activity a
             LEFT JOIN spo_commitment c ON c.activity_id = a.id
             LEFT JOIN spo s ON s.id = c.spo_id AND s.id IS DISTINCT FROM CAST(:spo AS int)
@@ -99,7 +96,7 @@ def leaning(conn: Connection, spo_id: int) -> pd.DataFrame:
         params={"id": spo_id},
     )
     frame = exposure(conn, own["activity_id"].astype(int).tolist(), excluding_spo=spo_id)
-    frame = frame.drop(columns="contested_gbp").merge(own, on="activity_id")
+    frame = frame.merge(own, on="activity_id")
     frame["remaining_gbp"] = frame["funding_gap"] - frame["firm_gbp"] - frame["this_spo_gbp"]
     frame["leans_on_committed"] = frame["firm_gbp"] > 0
     return frame

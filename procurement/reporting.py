@@ -8,19 +8,20 @@ confirmed; what the supplier claimed but the provider has not confirmed is shown
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.errors import NotFoundError
-from matching.allocate import HOUR_VALUE_GBP
+from matching.valuation import HOUR_VALUE_GBP
+from procurement.records import OcdsPackage, OcdsRelease, RegisterEntry
 from procurement.visibility import ANONYMOUS, spo_filter
 
 
 def register(
     conn: Connection, territory: str | None = None, *, limit: int | None = None, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[RegisterEntry]:
     """Awarded SPOs with their buyer, supplier, activities, committed and delivered value,
     newest award first (a page of them when ``limit`` is given)."""
     public, _ = spo_filter(ANONYMOUS)
@@ -57,7 +58,7 @@ def register(
         ),
         {"territory": territory, "hour": HOUR_VALUE_GBP, "limit": limit, "offset": offset},
     ).mappings()
-    return [dict(row) for row in rows]
+    return [cast(RegisterEntry, dict(row)) for row in rows]
 
 
 def register_size(conn: Connection, territory: str | None = None) -> int:
@@ -78,11 +79,19 @@ def kpis(conn: Connection, spo_id: int) -> pd.DataFrame:
     """An awarded SPO's commitments as contract KPIs with delivery against each, for the
     Procurement Act's contract performance notices (at least three KPIs for contracts over
     £5m, reported at least every 12 months)."""
+    frame = _kpis_of(conn, [spo_id]).drop(columns="spo_id")
+    if frame.empty:
+        raise NotFoundError(f"no awarded SPO with id {spo_id}")
+    return frame
+
+
+def _kpis_of(conn: Connection, spo_ids: list[int]) -> pd.DataFrame:
+    """KPI rows of the awarded SPOs among ``spo_ids`` (one query for all of them)."""
     public, _ = spo_filter(ANONYMOUS)
     frame = pd.read_sql(
         text(
             f"""
-            SELECT t.ocid, t.title AS contract, o.name AS supplier, c.id AS kpi_id,
+            SELECT s.id AS spo_id, t.ocid, t.title AS contract, o.name AS supplier, c.id AS kpi_id,
                    c.what AS kpi, c.kind, c.quantity::float8 AS target,
                    CASE c.kind WHEN 'money' THEN 'GBP' WHEN 'in_kind' THEN 'GBP (value)'
                         WHEN 'volunteer_hours' THEN 'hours' ELSE 'jobs' END AS unit,
@@ -101,25 +110,25 @@ def kpis(conn: Connection, spo_id: int) -> pd.DataFrame:
             JOIN organisation o ON o.id = s.supplier_id
             JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
             LEFT JOIN spo_delivery d ON d.commitment_id = c.id
-            WHERE s.id = :id AND {public}
-            GROUP BY t.id, o.id, c.id, a.id ORDER BY c.id
+            WHERE s.id = ANY(:ids) AND {public}
+            GROUP BY s.id, t.id, o.id, c.id, a.id ORDER BY s.id, c.id
             """
         ),
         conn,
-        params={"id": spo_id},
+        params={"ids": spo_ids},
     )
-    if frame.empty:
-        raise NotFoundError(f"no awarded SPO with id {spo_id}")
     frame["progress"] = (frame["delivered_confirmed"] / frame["target"]).round(4)
     return frame
 
 
-def ocds_package(conn: Connection, territory: str | None = None) -> dict[str, Any]:
+def ocds_package(conn: Connection, territory: str | None = None) -> OcdsPackage:
     """The register as an Open Contracting (OCDS 1.1) release package: one award release
     per awarded SPO, the SPO carried in ``socialPurchaseOrder`` (an extension)."""
-    releases = []
-    for entry in register(conn, territory):
-        items = kpis(conn, entry["spo_id"])
+    entries = register(conn, territory)
+    all_kpis = _kpis_of(conn, [e["spo_id"] for e in entries])
+    releases: list[OcdsRelease] = []
+    for entry in entries:
+        items = all_kpis[all_kpis["spo_id"] == entry["spo_id"]]
         awarded = entry["awarded_at"].isoformat() if entry["awarded_at"] else None
         releases.append(
             {

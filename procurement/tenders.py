@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import cast
 
 import pandas as pd
 from sqlalchemy import Connection, text
@@ -17,7 +17,8 @@ from sqlalchemy import Connection, text
 from accounts.users import User, require_role
 from geo.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from geo.geocode import Geocoder
-from registry.themes import VOCABULARY
+from procurement.records import TenderRecord, TenderSummary
+from registry.themes import check_outcomes
 
 # Government guidance (PPN 06/20) asks for social value to weigh at least 10 % of the award.
 MIN_WEIGHTING_PCT = 10.0
@@ -25,6 +26,8 @@ MIN_WEIGHTING_PCT = 10.0
 
 @dataclass(frozen=True)
 class TenderSpec:
+    """A tender as its buyer describes it, before it is checked and opened."""
+
     title: str
     territory_code: str
     contract_value_gbp: float
@@ -53,9 +56,11 @@ def open_tender(conn: Connection, user: User, spec: TenderSpec, geocoder: Geocod
             f"social value weighting must be between {MIN_WEIGHTING_PCT:g} % and 100 % "
             "(PPN 06/20 asks for at least 10 %)"
         )
-    unknown = [o for o in spec.outcomes if o not in VOCABULARY]
-    if unknown:
-        problems.append(f"unknown outcome(s) {', '.join(unknown)}; use: {', '.join(VOCABULARY)}")
+    outcomes: list[str] = []
+    try:
+        outcomes = check_outcomes(spec.outcomes)
+    except InvalidInputError as exc:
+        problems.append(str(exc))
     deadline = (
         spec.bid_deadline if spec.bid_deadline.tzinfo else spec.bid_deadline.replace(tzinfo=UTC)
     )
@@ -104,7 +109,7 @@ def open_tender(conn: Connection, user: User, spec: TenderSpec, geocoder: Geocod
             "title": spec.title.strip(),
             "value": spec.contract_value_gbp,
             "weighting": spec.social_value_weighting_pct,
-            "outcomes": spec.outcomes,
+            "outcomes": outcomes,
             "deadline": deadline,
             "start": spec.contract_start,
             "user": user.id,
@@ -131,11 +136,37 @@ def open_tender(conn: Connection, user: User, spec: TenderSpec, geocoder: Geocod
     return tender_id
 
 
-def get_tender(conn: Connection, tender_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(
-            text(
-                """
+def get_tender(conn: Connection, tender_id: int) -> TenderRecord:
+    """A tender in full, with its buyer and delivery locations (public, as contract
+    notices are; the lifecycle's checks read the tender from here too).
+
+    Raises
+    ------
+    NotFoundError
+        There is no such tender.
+    """
+    found = _tenders(conn, "t.id = :id", {"id": tender_id})
+    if not found:
+        raise NotFoundError(f"no tender with id {tender_id}")
+    return found[0]
+
+
+def list_tenders(conn: Connection, territory: str | None = None) -> list[TenderSummary]:
+    """Tenders (of one territory, or all), latest bid deadline first."""
+    found = _tenders(
+        conn,
+        "CAST(:territory AS text) IS NULL OR t.territory_code = :territory",
+        {"territory": territory},
+    )
+    return [_summary(tender) for tender in found]
+
+
+def _tenders(conn: Connection, condition: str, params: dict[str, object]) -> list[TenderRecord]:
+    """The tenders where the SQL ``condition`` holds (on ``tender t``), latest bid deadline
+    first: every read of tenders goes through this one column list."""
+    rows = conn.execute(
+        text(
+            f"""
             SELECT t.id, t.title, t.territory_code, t.contract_value_gbp::float8 AS
                    contract_value_gbp, t.social_value_weighting_pct::float8 AS
                    social_value_weighting_pct, t.outcomes, t.bid_deadline, t.contract_start,
@@ -145,30 +176,22 @@ def get_tender(conn: Connection, tender_id: int) -> dict[str, Any]:
                        AS delivery_locations
             FROM tender t JOIN organisation o ON o.id = t.buyer_id
             LEFT JOIN tender_location l ON l.tender_id = t.id
-            WHERE t.id = :id GROUP BY t.id, o.id
-            """
-            ),
-            {"id": tender_id},
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFoundError(f"no tender with id {tender_id}")
-    return dict(row)
-
-
-def list_tenders(conn: Connection, territory: str | None = None) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        text(
-            """
-            SELECT t.id, t.title, t.territory_code, t.contract_value_gbp::float8 AS
-                   contract_value_gbp, t.bid_deadline, o.name AS buyer
-            FROM tender t JOIN organisation o ON o.id = t.buyer_id
-            WHERE CAST(:territory AS text) IS NULL OR t.territory_code = :territory
+            WHERE ({condition}) GROUP BY t.id, o.id
             ORDER BY t.bid_deadline DESC, t.id
             """
         ),
-        {"territory": territory},
+        params,
     ).mappings()
-    return [dict(row) for row in rows]
+    return [cast(TenderRecord, dict(row)) for row in rows]
+
+
+def _summary(tender: TenderRecord) -> TenderSummary:
+    """The listed columns of a tender, in the listing's order."""
+    return {
+        "id": tender["id"],
+        "title": tender["title"],
+        "territory_code": tender["territory_code"],
+        "contract_value_gbp": tender["contract_value_gbp"],
+        "bid_deadline": tender["bid_deadline"],
+        "buyer": tender["buyer"],
+    }

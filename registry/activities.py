@@ -56,6 +56,22 @@ FIELDS: tuple[Field, ...] = (
     Field("funders"),
 )
 
+# What an activity is and does, beside its keys and place (staged and stored alike).
+_FIGURES = [
+    "service_radius_m",
+    "service_area",
+    "people_reached_per_year",
+    "annual_running_cost",
+    "funding_gap",
+    "status",
+    "closing_date",
+    "evidence_links",
+    "safeguarding",
+    "grant_count",
+    "grant_total_gbp",
+    "last_award_year",
+    "funders",
+]
 _COLUMNS = [
     "source_key",
     "source",
@@ -75,19 +91,7 @@ _COLUMNS = [
     "location_precision",
     "territory_code",
     "need_area_code",
-    "service_radius_m",
-    "service_area",
-    "people_reached_per_year",
-    "annual_running_cost",
-    "funding_gap",
-    "status",
-    "closing_date",
-    "evidence_links",
-    "safeguarding",
-    "grant_count",
-    "grant_total_gbp",
-    "last_award_year",
-    "funders",
+    *_FIGURES,
 ]
 # Stored columns an import may set; compared to tell "updated" from "unchanged".
 _VALUE_COLUMNS = [
@@ -100,19 +104,7 @@ _VALUE_COLUMNS = [
     "location_precision",
     "territory_id",
     "need_area_id",
-    "service_radius_m",
-    "service_area",
-    "people_reached_per_year",
-    "annual_running_cost",
-    "funding_gap",
-    "status",
-    "closing_date",
-    "evidence_links",
-    "safeguarding",
-    "grant_count",
-    "grant_total_gbp",
-    "last_award_year",
-    "funders",
+    *_FIGURES,
 ]
 
 
@@ -253,23 +245,13 @@ _MATCH = (
     """,
 )
 
-_RESOLVED = """
-    SELECT i.*, o.id AS provider_id, t.id AS territory_id, n.id AS need_area_id
-    FROM activity_in i
-    JOIN organisation o ON o.kind = 'provider' AND o.natural_key = i.provider_key
-    JOIN territory t ON t.code = i.territory_code
-    JOIN boundary_set tb ON tb.id = t.boundary_set_id AND tb.is_current
-    LEFT JOIN (need_area n JOIN boundary_set nb ON nb.id = n.boundary_set_id AND nb.is_current)
-           ON n.code = i.need_area_code
-"""
-
 _VOCABULARY = "ARRAY[" + ", ".join(f"'{t}'" for t in VOCABULARY) + "]::varchar[]"
 _OVERRIDDEN = "t0.themes_source = 'override'"
 # An activity claimed by a provider with accounts on the platform keeps that provider.
 _CLAIMED = "t0.provider_id IN (SELECT organisation_id FROM app_user)"
 UPSERT = Upsert(
     table="activity",
-    resolved=_RESOLVED,
+    owner="provider",
     values=[*_VALUE_COLUMNS, "name_key", "themes", "themes_source"],
     lists=["themes", "evidence_links"],
     inserted_only=["source_key", "source"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -189,24 +190,6 @@ def _numbers(
     return result.astype("Int64") if whole else result
 
 
-def _int(
-    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
-) -> pd.Series:
-    return _numbers(text, row, column, name, p, whole=True)
-
-
-def _money(
-    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
-) -> pd.Series:
-    return _numbers(text, row, column, name, p, money=True)
-
-
-def _positive(
-    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
-) -> pd.Series:
-    return _numbers(text, row, column, name, p, positive=True)
-
-
 def _date(
     text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
 ) -> pd.Series:
@@ -280,9 +263,9 @@ Parser = Callable[[pd.Series, npt.NDArray[np.int64], str, str, Problems], pd.Ser
 
 _PARSERS: dict[str, Parser] = {
     "text": _text,
-    "int": _int,
-    "money": _money,
-    "number": _positive,
+    "int": partial(_numbers, whole=True),
+    "money": partial(_numbers, money=True),
+    "number": partial(_numbers, positive=True),
     "date": _date,
     "bool": _bool,
     "status": _status,

@@ -21,19 +21,7 @@ def replace(conn: Connection) -> int:
     """Re-place every activity and supplier site; returns how many changed territory or
     need area. A record no longer in any territory stops the load with its id."""
     locator = repository.locator(conn)
-    ids = pd.read_sql(
-        text(
-            """
-            SELECT 'territory' AS kind, t.code, t.id FROM territory t
-            JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
-            UNION ALL
-            SELECT 'need_area', n.code, n.id FROM need_area n
-            JOIN boundary_set b ON b.id = n.boundary_set_id AND b.is_current
-            """
-        ),
-        conn,
-    )
-    by_code = {kind: dict(zip(g["code"], g["id"], strict=True)) for kind, g in ids.groupby("kind")}
+    by_code = repository.current_ids(conn)
     moved = 0
     for table in TABLES:
         points = pd.read_sql(

@@ -13,13 +13,17 @@ recommendations, allocations, the API, maps:
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 BAND_M = 1_000.0
 SAFEGUARDED_PREFIX = "dualimpact-safeguarded:"
+
+# Any activity record (a TypedDict or a plain mapping): redacted, it keeps its type.
+R = TypeVar("R", bound=Mapping[str, Any])
 
 
 def band(distance_m: pd.Series | np.ndarray) -> np.ndarray:
@@ -72,12 +76,12 @@ def redact(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def redact_record(record: dict[str, Any]) -> dict[str, Any]:
+def redact_record(record: R) -> R:
     """One activity record (a dict), redacted by the same rules as :func:`redact`, for
     paths that serve a handful of records and cannot afford a frame."""
     if not record.get("safeguarding"):
         return record
-    out = dict(record)
+    out: dict[str, Any] = dict(record)
     for column in (*_POINT, *_BLANKED):
         if column in out:
             out[column] = None
@@ -88,4 +92,4 @@ def redact_record(record: dict[str, Any]) -> dict[str, Any]:
             out[column] = hidden_key(out[column])
     if out.get("distance_m") is not None:
         out["distance_m"] = float(band([out["distance_m"]])[0])
-    return out
+    return cast(R, out)

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import date
+from typing import NamedTuple, TypedDict, cast
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInputError, NotFoundError
-from geo.schema import ACTIVITY_STATUSES
 from registry.fields import MAX_AMOUNT, MAX_WHOLE
+from registry.tables import ACTIVITY_STATUSES
 from registry.themes import VOCABULARY, classify
 
+# Every query reads the read model ``activity_placed`` (migration 0005), which joins an
+# activity to its provider, territory and need area once.
 _ACTIVITIES = """
     SELECT a.id, a.source_key, a.name, a.description, a.themes, a.themes_source,
-           o.natural_key AS provider_key,
-           o.name AS provider_name, a.postcode, a.address, ST_Y(a.geom) AS lat,
-           ST_X(a.geom) AS lon, a.location_precision, t.code AS territory_code,
-           t.name AS territory_name, n.code AS need_area_code, n.uk_imd_decile,
-           a.status, a.closing_date, a.funding_gap, a.annual_running_cost,
+           a.provider_key, a.provider_name, a.postcode, a.address, a.lat, a.lon,
+           a.location_precision, a.territory_code, a.territory_name, a.need_area_code,
+           a.uk_imd_decile, a.status, a.closing_date, a.funding_gap, a.annual_running_cost,
            a.people_reached_per_year, a.service_radius_m / 1000.0 AS service_radius_km,
            a.evidence_links, a.safeguarding, a.grant_count, a.grant_total_gbp,
            a.last_award_year, a.funders, a.source, a.geom
-    FROM activity a
-    JOIN territory t ON t.id = a.territory_id
-    LEFT JOIN organisation o ON o.id = a.provider_id
-    LEFT JOIN need_area n ON n.id = a.need_area_id
+    FROM activity_placed a
 """
 
 
@@ -35,7 +33,7 @@ def activities(conn: Connection, territory: str | None = None) -> gpd.GeoDataFra
     """Activities (all, or one territory's) as points in EPSG:4326, ordered by id."""
     where, params = "", {}
     if territory:
-        where, params = "WHERE t.code = :territory", {"territory": territory}
+        where, params = "WHERE a.territory_code = :territory", {"territory": territory}
     return gpd.read_postgis(
         text(f"{_ACTIVITIES} {where} ORDER BY a.id"), conn, geom_col="geom", params=params
     )
@@ -50,11 +48,33 @@ def counts_by_territory(conn: Connection) -> pd.DataFrame:
                    (SELECT count(*) FROM activity a WHERE a.territory_id = t.id) AS activities,
                    (SELECT count(*) FROM supplier_site s WHERE s.territory_id = t.id)
                        AS supplier_sites
-            FROM territory t JOIN boundary_set b ON b.id = t.boundary_set_id AND b.is_current
+            FROM current_territory t
             """
         ),
         conn,
     )
+
+
+class LoadedCounts(NamedTuple):
+    """How much is loaded: current territories, activities, supplier sites."""
+
+    territories: int
+    activities: int
+    supplier_sites: int
+
+
+def loaded_counts(conn: Connection) -> LoadedCounts:
+    """How many current territories, activities and supplier sites are stored."""
+    row = conn.execute(
+        text(
+            """
+            SELECT (SELECT count(*) FROM current_territory),
+                   (SELECT count(*) FROM activity),
+                   (SELECT count(*) FROM supplier_site)
+            """
+        )
+    ).one()
+    return LoadedCounts(*row)
 
 
 def set_themes(conn: Connection, activity_id: int, themes: list[str] | None) -> list[str]:
@@ -148,7 +168,40 @@ def update_activity(conn: Connection, activity_id: int, changes: dict[str, objec
     )
 
 
-def activity_facts(conn: Connection, activity_id: int) -> dict[str, Any]:
+class ActivityFacts(TypedDict):
+    """What an impact estimate needs to know of an activity."""
+
+    activity_id: int
+    name: str
+    themes: list[str]
+    people_reached_per_year: int | None
+
+
+class NearbyActivity(TypedDict):
+    """An open activity near a point (:func:`nearby`); money in pounds, distance in metres
+    on the sphere, point in lon/lat degrees (EPSG:4326)."""
+
+    id: int
+    name: str
+    description: str | None
+    themes: list[str]
+    status: str
+    closing_date: date | None
+    funding_gap: float | None
+    people_reached_per_year: int | None
+    safeguarding: bool
+    postcode: str | None
+    address: str | None
+    territory_code: str
+    need_area_code: str | None
+    provider_name: str | None
+    source_key: str
+    lat: float
+    lon: float
+    distance_m: float
+
+
+def activity_facts(conn: Connection, activity_id: int) -> ActivityFacts:
     """What an impact estimate needs: id, name, themes, people reached per year."""
     row = conn.execute(
         text("SELECT id, name, themes, people_reached_per_year FROM activity WHERE id = :id"),
@@ -156,24 +209,21 @@ def activity_facts(conn: Connection, activity_id: int) -> dict[str, Any]:
     ).one_or_none()
     if row is None:
         raise NotFoundError(f"no activity with id {activity_id}")
-    return {
-        "activity_id": row.id,
-        "name": row.name,
-        "themes": list(row.themes),
-        "people_reached_per_year": row.people_reached_per_year,
-    }
+    return ActivityFacts(
+        activity_id=row.id,
+        name=row.name,
+        themes=list(row.themes),
+        people_reached_per_year=row.people_reached_per_year,
+    )
 
 
 _PUBLIC_ACTIVITY = """
     SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
            a.funding_gap::float8 AS funding_gap, a.annual_running_cost::float8 AS
            annual_running_cost, a.people_reached_per_year, a.evidence_links, a.safeguarding,
-           a.postcode, a.address, a.location_precision, t.code AS territory_code,
-           n.code AS need_area_code, n.uk_imd_decile, o.name AS provider_name,
-           o.natural_key AS provider_key, a.source_key, ST_Y(a.geom) AS lat, ST_X(a.geom) AS lon
-    FROM activity a JOIN territory t ON t.id = a.territory_id
-    LEFT JOIN need_area n ON n.id = a.need_area_id
-    LEFT JOIN organisation o ON o.id = a.provider_id
+           a.postcode, a.address, a.location_precision, a.territory_code, a.need_area_code,
+           a.uk_imd_decile, a.provider_name, a.provider_key, a.source_key, a.lat, a.lon
+    FROM activity_placed a
 """
 
 
@@ -188,7 +238,7 @@ def activity_page(
 ) -> tuple[pd.DataFrame, int]:
     """One page of activities (by territory, theme, lon/lat box) and how many match."""
     where = """
-        WHERE (CAST(:territory AS text) IS NULL OR t.code = :territory)
+        WHERE (CAST(:territory AS text) IS NULL OR a.territory_code = :territory)
           AND (CAST(:theme AS text) IS NULL OR a.themes @> ARRAY[CAST(:theme AS varchar)])
           AND (CAST(:west AS float8) IS NULL
                OR a.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
@@ -203,7 +253,7 @@ def activity_page(
         "north": north,
     }
     total = conn.execute(
-        text(f"SELECT count(*) FROM activity a JOIN territory t ON t.id = a.territory_id {where}"),
+        text(f"SELECT count(*) FROM activity_placed a {where}"),
         params,
     ).scalar_one()
     frame = pd.read_sql(
@@ -216,7 +266,7 @@ def activity_page(
 
 def nearby(
     conn: Connection, lat: float, lon: float, radius_m: float, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[NearbyActivity]:
     """Open activities within ``radius_m`` metres of a point, nearest first (index-assisted
     ``ST_DWithin`` on geography). Records, not a frame: the API serves this on every request."""
     rows = conn.execute(
@@ -224,22 +274,18 @@ def nearby(
             """
             SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
                    a.funding_gap::float8 AS funding_gap, a.people_reached_per_year,
-                   a.safeguarding, a.postcode, a.address, t.code AS territory_code,
-                   n.code AS need_area_code, o.name AS provider_name, a.source_key,
-                   ST_Y(a.geom) AS lat, ST_X(a.geom) AS lon,
+                   a.safeguarding, a.postcode, a.address, a.territory_code, a.need_area_code,
+                   a.provider_name, a.source_key, a.lat, a.lon,
                    ST_Distance(a.geom::geography, o_.geog) AS distance_m
             FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS geog) o_
-            JOIN activity a ON ST_DWithin(a.geom::geography, o_.geog, :radius)
-            JOIN territory t ON t.id = a.territory_id
-            LEFT JOIN need_area n ON n.id = a.need_area_id
-            LEFT JOIN organisation o ON o.id = a.provider_id
+            JOIN activity_placed a ON ST_DWithin(a.geom::geography, o_.geog, :radius)
             WHERE a.status <> 'closed'
             ORDER BY distance_m, a.id LIMIT :limit
             """
         ),
         {"lat": lat, "lon": lon, "radius": radius_m, "limit": limit},
     ).mappings()
-    return [dict(row) for row in rows]
+    return [cast(NearbyActivity, dict(row)) for row in rows]
 
 
 def activity(conn: Connection, activity_id: int) -> pd.DataFrame:
@@ -255,10 +301,7 @@ def activity(conn: Connection, activity_id: int) -> pd.DataFrame:
 def activity_owner(conn: Connection, activity_id: int) -> tuple[int | None, str]:
     """The activity's provider organisation and territory code (for permission checks)."""
     row = conn.execute(
-        text(
-            "SELECT a.provider_id, t.code FROM activity a JOIN territory t"
-            " ON t.id = a.territory_id WHERE a.id = :id"
-        ),
+        text("SELECT provider_id, territory_code AS code FROM activity_placed WHERE id = :id"),
         {"id": activity_id},
     ).one_or_none()
     if row is None:

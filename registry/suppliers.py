@@ -179,19 +179,9 @@ _SUPPLIERS = """
                             coalesce(organisation.is_vcse, EXCLUDED.is_vcse))
 """  # Gaps are filled; the first name and values an organisation is stored with stay.
 
-_RESOLVED = """
-    SELECT i.*, o.id AS supplier_id, t.id AS territory_id, n.id AS need_area_id
-    FROM supplier_site_in i
-    JOIN organisation o ON o.kind = 'supplier' AND o.natural_key = i.supplier_key
-    JOIN territory t ON t.code = i.territory_code
-    JOIN boundary_set tb ON tb.id = t.boundary_set_id AND tb.is_current
-    LEFT JOIN (need_area n JOIN boundary_set nb ON nb.id = n.boundary_set_id AND nb.is_current)
-           ON n.code = i.need_area_code
-"""
-
 UPSERT = Upsert(
     table="supplier_site",
-    resolved=_RESOLVED,
+    owner="supplier",
     values=_VALUE_COLUMNS,
     inserted_only=["source_key", "source"],
 )

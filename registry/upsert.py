@@ -1,7 +1,8 @@
 """Set-based upsert of staged import rows into a registry table, shared by the importers.
 
 Rows are staged in a temporary table ``<table>_in`` (with ``target_id`` and ``merged``
-filled by the caller's matching) and resolved to ids by a ``SELECT`` the caller gives.
+filled by the caller's matching), then resolved to ids: the owning organisation (its
+natural key staged as ``<owner>_key``), the current territory and need area by code.
 Then, in order:
 
 * new rows are inserted (``stored``);
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, text
 @dataclass(frozen=True)
 class Upsert:
     table: str
-    resolved: str  # SELECT yielding the staged rows (r.*) with resolved ids
+    owner: str  # the organisation kind that owns each row ("provider", "supplier")
     values: Sequence[str]  # stored columns an import may set
     lists: Sequence[str] = ()  # array columns among ``values`` that are joined
     inserted_only: Sequence[str] = ()  # set on insert only (source, keys)
@@ -55,6 +56,17 @@ class Upsert:
             "merged": merged,
             "unchanged": matched - updated,
         }
+
+    @property
+    def resolved(self) -> str:
+        """The staged rows (``r.*``) with the ids of their owner, territory and need area."""
+        return f"""
+            SELECT i.*, o.id AS {self.owner}_id, t.id AS territory_id, n.id AS need_area_id
+            FROM {self.table}_in i
+            JOIN organisation o ON o.kind = '{self.owner}' AND o.natural_key = i.{self.owner}_key
+            JOIN current_territory t ON t.code = i.territory_code
+            LEFT JOIN current_need_area n ON n.code = i.need_area_code
+        """
 
     def _insert(self) -> str:
         columns = [*self.inserted_only, *self.values]

@@ -24,6 +24,8 @@ from boundaries.store import LoadReport, load_geography
 from geo import migrate
 from geo.db import DatabaseUnavailableError, check_connection, make_engine
 from geo.settings import Settings, get_settings
+from registry import activities, suppliers
+from registry.importer import run_import
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +124,22 @@ def cli_env(
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def demo_data(engine: Engine, postcodes: PostcodeLoadReport, settings: Settings) -> Engine:
+    """The shared activities and supplier sites, imported as `dualimpact load` does."""
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
+    data = settings.require_data_dir()
+    for file in (
+        data / "activities" / "activity_organisations.csv",
+        data / "activities" / "raw" / "grants_360giving_flat.csv",
+    ):
+        run_import(engine, activities.SPEC, file)
+    for file in (
+        data / "suppliers" / "supplier_sites_ocds.csv",
+        data / "suppliers" / "supplier_sites_more.csv",
+    ):
+        run_import(engine, suppliers.SPEC, file)
+    return engine

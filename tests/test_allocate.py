@@ -17,13 +17,13 @@ from scipy.optimize import OptimizeResult
 from geo.errors import InvalidInputError
 from matching import allocate as allocate_module
 from matching.allocate import (
-    HOUR_VALUE_GBP,
     Allocation,
     AllocationRules,
     allocate,
     allocate_greedy,
     compare,
 )
+from matching.valuation import HOUR_VALUE_GBP
 
 Allocator = Callable[[pd.DataFrame, pd.DataFrame, AllocationRules], Allocation]
 METHODS = [pytest.param(allocate, id="lp"), pytest.param(allocate_greedy, id="greedy")]

@@ -13,15 +13,13 @@ import pandas as pd
 import pytest
 
 from geo.errors import DataFileError, InvalidInputError
-from matching.impact import (
+from matching.impact import ActivityFacts, estimate, estimate_many
+from matching.valueset import (
     AGENCY_GROUPS,
     ILLUSTRATIVE,
-    ActivityFacts,
     Uprating,
     ValueSet,
     agency_group,
-    estimate,
-    estimate_many,
     load_value_set,
     make_value_set,
     open_value_set,

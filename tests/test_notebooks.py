@@ -8,33 +8,9 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-from sqlalchemy import Engine, text
-
-from boundaries.gazetteer import PostcodeLoadReport
-from geo.settings import Settings
-from registry import activities, suppliers
-from registry.importer import run_import
+from sqlalchemy import Engine
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-
-
-@pytest.fixture(scope="module")
-def demo_data(engine: Engine, postcodes: PostcodeLoadReport, settings: Settings) -> Engine:
-    """The shared activities and supplier sites, imported as `dualimpact load` does."""
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
-    data = settings.require_data_dir()
-    for file in (
-        data / "activities" / "activity_organisations.csv",
-        data / "activities" / "raw" / "grants_360giving_flat.csv",
-    ):
-        run_import(engine, activities.SPEC, file)
-    for file in (
-        data / "suppliers" / "supplier_sites_ocds.csv",
-        data / "suppliers" / "supplier_sites_more.csv",
-    ):
-        run_import(engine, suppliers.SPEC, file)
-    return engine
 
 
 def test_there_are_four_notebooks_and_none_stores_outputs() -> None:

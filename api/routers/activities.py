@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from accounts.stewardship import register_for, require_steward
 from api.deps import CurrentUser, ReadConn, ViewerDep, WriteConn
 from api.geojson import features
 from api.schemas import ActivityIn, ActivityPatch, EvidenceIn, Id
@@ -16,7 +17,6 @@ from geo.errors import InvalidInputError
 from procurement.backing import backing_counts
 from registry import privacy
 from registry import queries as registry_queries
-from registry.records import register_for, require_steward
 from registry.themes import VOCABULARY
 
 router = APIRouter(prefix="/activities", tags=["activities"])

@@ -28,7 +28,9 @@ def territory(
 ) -> HTMLResponse:
     """One territory: need and gap hexagons, activities, supplier sites, density and
     awarded SPO links."""
-    fmap = report.territory_map(conn, indexes.coverage(), code, tiles=settings.tiles)
+    fmap = report.territory_map(
+        conn, indexes.coverage(), code, tiles=settings.tiles, outlines=indexes.outlines()
+    )
     return HTMLResponse(render.html_page(fmap))
 
 

@@ -16,7 +16,7 @@ from geo.attribution import SHORT
 from geo.errors import DualImpactError, NotFoundError
 from maps import report
 from matching import near
-from matching.allocate import HOUR_VALUE_GBP
+from matching.valuation import HOUR_VALUE_GBP
 from procurement import reporting
 from registry.themes import LABELS
 

@@ -6,21 +6,21 @@ not see answers 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
 from api.deps import CurrentUser, IndexesDep, ReadConn, ViewerDep, WriteConn
 from api.schemas import CommitmentsIn, DeliveryIn, Id, ReasonIn, ResponseIn, ScoreIn, VariationIn
 from geo.jsonable import jsonable, records
-from procurement import audit, delivery, ledger, spos
+from procurement import audit, delivery, ledger, spo_queries, spos
 from procurement.visibility import Viewer
 
 router = APIRouter(tags=["SPOs"])
 
 
 def _spo(conn: ReadConn | WriteConn, user: Any, spo_id: int) -> dict[str, Any]:
-    return jsonable(spos.get_spo(conn, Viewer.of(user), spo_id))
+    return jsonable(spo_queries.get_spo(conn, Viewer.of(user), spo_id))
 
 
 @router.get("/spos")
@@ -31,13 +31,15 @@ def list_spos(
     tender: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:
     """The SPOs you may see: your own bids, bids on your tenders, and awarded SPOs."""
-    return {"spos": jsonable(spos.list_spos(conn, viewer, tender_id=tender, territory=territory))}
+    return {
+        "spos": jsonable(spo_queries.list_spos(conn, viewer, tender_id=tender, territory=territory))
+    }
 
 
 @router.get("/spos/{spo_id}")
 def get_spo(spo_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
     """An SPO with its commitments, delivery so far and the states it may move to."""
-    return jsonable(spos.get_spo(conn, viewer, spo_id))
+    return jsonable(spo_queries.get_spo(conn, viewer, spo_id))
 
 
 @router.put("/spos/{spo_id}/commitments")
@@ -93,7 +95,7 @@ def complete(spo_id: Id, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
 def audit_trail(spo_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
     """Every event of the SPO (who, when, from → to, reason), hash-chained, and whether the
     chain still verifies."""
-    spos.get_spo(conn, viewer, spo_id)
+    spo_queries.get_spo(conn, viewer, spo_id)
     problems = audit.verify(conn, spo_id)
     return {
         "spo": spo_id,
@@ -107,7 +109,7 @@ def audit_trail(spo_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]
 def ledger_view(spo_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
     """For each activity the SPO backs: its gap, what awarded SPOs already promise it, and
     what would remain — so a buyer sees a bid leaning on already-committed activities."""
-    spos.get_spo(conn, viewer, spo_id)
+    spo_queries.get_spo(conn, viewer, spo_id)
     return {"spo": spo_id, "activities": records(ledger.leaning(conn, spo_id))}
 
 
@@ -134,23 +136,21 @@ def claim(
     return {"delivery": delivery_id, "provider_status": "pending"}
 
 
-@router.post("/deliveries/{delivery_id}/confirm")
-def confirm(
-    delivery_id: Id, body: ResponseIn, conn: WriteConn, user: CurrentUser
-) -> dict[str, Any]:
-    delivery.respond(conn, user, delivery_id, confirm=True, note=body.note)
-    return {"delivery": delivery_id, "provider_status": "confirmed"}
-
-
-@router.post("/deliveries/{delivery_id}/dispute")
-def dispute(
-    delivery_id: Id, body: ResponseIn, conn: WriteConn, user: CurrentUser
-) -> dict[str, Any]:
-    delivery.respond(conn, user, delivery_id, confirm=False, note=body.note)
-    return {"delivery": delivery_id, "provider_status": "disputed"}
-
-
 @router.post("/deliveries/{delivery_id}/sign-off")
 def sign_off(delivery_id: Id, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
     delivery.sign_off(conn, user, delivery_id)
     return {"delivery": delivery_id, "signed_off": True}
+
+
+@router.post("/deliveries/{delivery_id}/{answer}")
+def respond(
+    delivery_id: Id,
+    answer: Literal["confirm", "dispute"],
+    body: ResponseIn,
+    conn: WriteConn,
+    user: CurrentUser,
+) -> dict[str, Any]:
+    """The activity's provider confirms or disputes a delivery the supplier reported."""
+    confirm = answer == "confirm"
+    delivery.respond(conn, user, delivery_id, confirm=confirm, note=body.note)
+    return {"delivery": delivery_id, "provider_status": "confirmed" if confirm else "disputed"}

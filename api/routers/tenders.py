@@ -13,7 +13,7 @@ from geo.attribution import SHORT
 from geo.geocode import Geocoder
 from geo.jsonable import jsonable, records
 from matching import near
-from procurement import spos, tenders
+from procurement import spo_queries, spos, tenders
 from procurement.visibility import Viewer
 
 router = APIRouter(prefix="/tenders", tags=["tenders"])
@@ -75,7 +75,7 @@ def recommendations(
 def draft_spo(tender_id: Id, body: SpoIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
     """A supplier drafts its SPO for the tender (one live SPO per supplier and tender)."""
     spo_id = spos.draft(conn, user, tender_id, body.summary, [c.spec() for c in body.commitments])
-    return jsonable(spos.get_spo(conn, Viewer.of(user), spo_id))
+    return jsonable(spo_queries.get_spo(conn, Viewer.of(user), spo_id))
 
 
 @router.get("/{tender_id}/spos")
@@ -83,4 +83,4 @@ def tender_spos(tender_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, A
     """The tender's SPOs you may see: before award only your own (supplier) or all of
     them (the tender's buyer); after award, the winner."""
     tenders.get_tender(conn, tender_id)
-    return {"spos": jsonable(spos.list_spos(conn, viewer, tender_id=tender_id))}
+    return {"spos": jsonable(spo_queries.list_spos(conn, viewer, tender_id=tender_id))}

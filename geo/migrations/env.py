@@ -7,8 +7,8 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection
 
 from geo.db import make_engine
+from geo.metadata import domain_metadata
 from geo.migrate import include_name
-from geo.schema import Base
 
 config = context.config
 
@@ -16,7 +16,7 @@ config = context.config
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=domain_metadata(),
         include_name=include_name,
         include_object=alembic_helpers.include_object,
         process_revision_directives=alembic_helpers.writer,

@@ -6,6 +6,7 @@ Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,7 +43,7 @@ THEMES = (
 PRECISIONS = "'postcode', 'sector', 'district', 'coordinates'"
 
 
-def _timestamps() -> list[sa.Column]:
+def _timestamps() -> list[sa.Column[Any]]:
     return [
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
@@ -53,7 +54,7 @@ def _timestamps() -> list[sa.Column]:
     ]
 
 
-def _placed(table: str) -> list[sa.Column | sa.CheckConstraint]:
+def _placed(table: str) -> list[sa.Column[Any] | sa.CheckConstraint]:
     return [
         sa.Column("postcode", sa.String(8), nullable=True),
         sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),

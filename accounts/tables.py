@@ -1,0 +1,33 @@
+"""The accounts domain's tables: people (one organisation, one role each) and the
+territories a buyer organisation buys for, with the vocabulary of roles."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from geo.metadata import key, metadata, one_of, reference, required, timestamp
+
+ROLES = ("buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin")
+
+# A person, in one organisation, with one role. Passwords are stored as Argon2 hashes.
+app_user = sa.Table(
+    "app_user",
+    metadata,
+    key(),
+    *required("email", "name", "password_hash"),
+    reference("organisation_id", "organisation.id"),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("active", sa.Boolean, server_default=sa.text("true"), nullable=False),
+    timestamp("created_at"),
+    sa.CheckConstraint(one_of("role", ROLES), name="ck_app_user_role"),
+    sa.CheckConstraint("email = lower(email)", name="ck_app_user_email_lower"),
+    sa.UniqueConstraint("email", name="uq_app_user_email"),
+)
+
+# The territories a buyer buys for.
+organisation_territory = sa.Table(
+    "organisation_territory",
+    metadata,
+    reference("organisation_id", "organisation.id", primary_key=True, ondelete="CASCADE"),
+    sa.Column("territory_code", sa.String(9), primary_key=True),
+)

@@ -1,0 +1,61 @@
+"""Contract of the registry's activity frame other packages read, as a pandera schema.
+
+:func:`registry.queries.activities` returns activities as a GeoDataFrame of points
+(EPSG:4326) that maps and the notebooks read. The test suite validates the real output
+against :class:`Activities` (``tests/test_frames.py``). pandera (in the ``dev`` extra) is slow
+to import, so only tests and analysts import this module.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+from pandera.typing.geopandas import GeoSeries
+
+from boundaries.frames import WGS84Geometry
+from geo.geocode import PRECISIONS
+from registry.tables import ACTIVITY_STATUSES, THEME_SOURCES
+
+# Inside the UK, with a margin: lon/lat degrees, EPSG:4326.
+UK_LON = {"min_value": -9.0, "max_value": 2.5}
+UK_LAT = {"min_value": 49.5, "max_value": 61.5}
+
+
+class Activities(pa.DataFrameModel):
+    """Activities with their provider, place (territory, need area, point) and figures.
+    Money in pounds; ``service_radius_km`` in kilometres."""
+
+    id: Series[int] = pa.Field(unique=True)
+    source_key: Series[str] = pa.Field(unique=True)
+    name: Series[str]
+    description: Series[str] = pa.Field(nullable=True)
+    themes: Series[object]
+    themes_source: Series[str] = pa.Field(isin=THEME_SOURCES)
+    provider_key: Series[str] = pa.Field(nullable=True)
+    provider_name: Series[str] = pa.Field(nullable=True)
+    postcode: Series[str] = pa.Field(nullable=True)
+    address: Series[str] = pa.Field(nullable=True)
+    lat: Series[float] = pa.Field(in_range=UK_LAT)
+    lon: Series[float] = pa.Field(in_range=UK_LON)
+    location_precision: Series[str] = pa.Field(isin=PRECISIONS)
+    territory_code: Series[str]
+    territory_name: Series[str]
+    need_area_code: Series[str] = pa.Field(nullable=True)
+    uk_imd_decile: Series[float] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
+    status: Series[str] = pa.Field(isin=ACTIVITY_STATUSES)
+    closing_date: Series[object] = pa.Field(nullable=True)
+    funding_gap: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    annual_running_cost: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    people_reached_per_year: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    service_radius_km: Series[float] = pa.Field(gt=0, nullable=True, coerce=True)
+    evidence_links: Series[object]
+    safeguarding: Series[bool]
+    grant_count: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    grant_total_gbp: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    last_award_year: Series[float] = pa.Field(nullable=True, coerce=True)
+    funders: Series[str] = pa.Field(nullable=True)
+    source: Series[str]
+    geom: GeoSeries[WGS84Geometry]
+
+    class Config:
+        strict = True

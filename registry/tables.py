@@ -1,0 +1,114 @@
+"""The registry's tables: organisations (providers, suppliers, buyers), activities and
+supplier sites, with their vocabularies.
+
+Activities and supplier sites are *placed* records (point in EPSG:4326, location
+precision, territory, need area: :func:`geo.metadata.placed_columns`). Read them with their
+placement through the views ``activity_placed`` and ``supplier_site_placed`` (migration
+0005), which write the joins to territory, need area and organisation once. Money in
+pounds; radius in metres.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from geo.metadata import (
+    geometry,
+    key,
+    metadata,
+    one_of,
+    optional,
+    placed_columns,
+    placed_constraints,
+    reference,
+    required,
+    timestamp,
+)
+from registry.themes import VOCABULARY
+
+ORGANISATION_KINDS = ("provider", "supplier", "buyer", "operator")
+BUYER_KINDS = ("police", "council", "nhs", "fire", "criminal_justice")
+ACTIVITY_STATUSES = ("active", "at_risk", "closed")
+THEME_SOURCES = ("classifier", "file", "override")
+MONEY = sa.Numeric(14, 2)  # pounds and pence
+
+# A provider (charity, social enterprise, community group), supplier, buyer or operator.
+# ``natural_key`` identifies it across files: an org-id (``GB-CHC-…``, ``GB-COH-…``) where
+# one is known, otherwise its normalised name (and postcode, for providers).
+organisation = sa.Table(
+    "organisation",
+    metadata,
+    key(),
+    sa.Column("kind", sa.String(10), nullable=False),
+    *required("natural_key", "name"),
+    sa.Column("name_key", sa.String, nullable=False, index=True),
+    *optional("charity_number", "company_number", "url", "sector"),
+    *optional("is_sme", "is_vcse", type_=sa.Boolean),
+    sa.Column("buyer_kind", sa.String(20)),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    sa.UniqueConstraint("kind", "natural_key", name="uq_organisation_kind_key"),
+    sa.CheckConstraint(one_of("kind", ORGANISATION_KINDS), name="ck_organisation_kind"),
+    sa.CheckConstraint(
+        "(kind = 'buyer') = (buyer_kind IS NOT NULL) AND "
+        f"(buyer_kind IS NULL OR {one_of('buyer_kind', BUYER_KINDS)})",
+        name="ck_organisation_buyer_kind",
+    ),
+)
+
+# A dual-impact activity: where it is delivered, whom it serves, what it costs and needs,
+# and how sure we are.
+activity = sa.Table(
+    "activity",
+    metadata,
+    key(),
+    *required("name", "name_key"),
+    *optional("description"),
+    *required("themes", type_=sa.ARRAY(sa.String)),
+    sa.Column("themes_source", sa.String(12), nullable=False),
+    reference("provider_id", "organisation.id", nullable=True),
+    *optional("address"),
+    *optional("service_radius_m", type_=sa.Float),
+    geometry("MULTIPOLYGON", name="service_area", nullable=True),
+    *optional("people_reached_per_year", type_=sa.Integer),
+    *optional("annual_running_cost", "funding_gap", type_=MONEY),
+    sa.Column("status", sa.String(10), nullable=False),
+    *optional("closing_date", type_=sa.Date),
+    *required("evidence_links", type_=sa.ARRAY(sa.String)),
+    *required("safeguarding", type_=sa.Boolean),
+    *optional("grant_count", type_=sa.Integer),
+    *optional("grant_total_gbp", type_=MONEY),
+    *optional("last_award_year", type_=sa.Integer),
+    *optional("funders"),
+    *placed_columns(),
+    *placed_constraints("activity"),
+    sa.CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="ck_activity_status"),
+    sa.CheckConstraint(one_of("themes_source", THEME_SOURCES), name="ck_activity_themes_source"),
+    sa.CheckConstraint(
+        "themes <@ ARRAY[" + ", ".join(f"'{t}'" for t in VOCABULARY) + "]::varchar[]",
+        name="ck_activity_themes_vocabulary",
+    ),
+    sa.CheckConstraint(
+        "status <> 'at_risk' OR closing_date IS NOT NULL", name="ck_activity_at_risk_date"
+    ),
+    sa.CheckConstraint("service_radius_m > 0", name="ck_activity_radius"),
+    sa.CheckConstraint("people_reached_per_year >= 0", name="ck_activity_people"),
+    sa.CheckConstraint("annual_running_cost >= 0", name="ck_activity_cost"),
+    sa.CheckConstraint("funding_gap >= 0", name="ck_activity_gap"),
+    sa.Index("uq_activity_name_postcode", "name_key", "postcode", unique=True),
+    sa.Index("ix_activity_geog", sa.text("(geom::geography)"), postgresql_using="gist"),
+)
+
+# A supplier's site or depot (its delivery location, not necessarily its registered office).
+supplier_site = sa.Table(
+    "supplier_site",
+    metadata,
+    key(),
+    reference("supplier_id", "organisation.id", index=True),
+    *required("name"),
+    *optional("address"),
+    *optional("employees", type_=sa.Integer),
+    *placed_columns(),
+    *placed_constraints("supplier_site"),
+    sa.CheckConstraint("employees >= 0", name="ck_supplier_site_employees"),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from geo.metadata import key, metadata, one_of, reference, required, timestamp
+from geo.metadata import key, metadata, one_of, optional, reference, required, timestamp
 
 ROLES = ("buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin")
 
@@ -30,4 +30,18 @@ organisation_territory = sa.Table(
     metadata,
     reference("organisation_id", "organisation.id", primary_key=True, ondelete="CASCADE"),
     sa.Column("territory_code", sa.String(9), primary_key=True),
+)
+
+# Every sign-in attempt (failed or not) and the client it came from. Append-only.
+login_event = sa.Table(
+    "login_event",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    *required("email", type_=sa.String(254)),
+    reference("user_id", "app_user.id", nullable=True),
+    *optional("client", type_=sa.String(64)),
+    *required("ok", type_=sa.Boolean),
+    *optional("reason"),
+    timestamp("at"),
+    sa.Index("ix_login_event_email_at", "email", "at"),
 )

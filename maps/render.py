@@ -134,14 +134,14 @@ def uk_map(
     )
     colours = _gap_colours()
     backed = cm.LinearColormap(["#f7fcf5", "#74c476", "#00441b"], vmin=0.0, vmax=1.0)
-    fields = ["name", "gap_index", "mean_reach", "deprived_backed_share", "activities"]
-    aliases = [
-        "Territory",
-        "Gap index",
-        "Mean reach",
-        "Most deprived within backed reach",
-        "Activities",
-    ]
+    tooltip = {
+        "name": "Territory",
+        "gap_index": "Gap index",
+        "mean_reach": "Mean reach",
+        "deprived_backed_share": "Most deprived within backed reach",
+        "activities": "Activities",
+    }
+    fields, aliases = list(tooltip), list(tooltip.values())
     frame = data[["code", *fields, "geometry"]].copy()
     # ~10 m of precision is plenty at national zoom, and halves the page.
     frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")

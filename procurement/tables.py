@@ -163,3 +163,18 @@ audit_event = sa.Table(
     *required("prev_hash", "hash", type_=sa.String(64)),
     sa.UniqueConstraint("spo_id", "seq", name="uq_audit_event_spo_seq"),
 )
+
+# A keyed MAC of an SPO chain's head, written at every state change (HMAC-SHA256 with a key
+# kept outside the database; ``key_id`` names it): a chain cut at its tail, deleted whole or
+# rewritten with recomputed hashes no longer matches its last checkpoint. Append-only.
+audit_checkpoint = sa.Table(
+    "audit_checkpoint",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    reference("spo_id", "spo.id"),
+    *required("seq", type_=sa.Integer),
+    *required("head_hash", "mac", type_=sa.String(64)),
+    *required("key_id", type_=sa.String(16)),
+    timestamp("at"),
+    sa.UniqueConstraint("spo_id", "seq", name="uq_audit_checkpoint_spo_seq"),
+)

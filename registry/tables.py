@@ -11,6 +11,7 @@ pounds; radius in metres.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from geo.metadata import (
     geometry,
@@ -111,4 +112,19 @@ supplier_site = sa.Table(
     *placed_columns(),
     *placed_constraints("supplier_site"),
     sa.CheckConstraint("employees >= 0", name="ck_supplier_site_employees"),
+)
+
+# Who changed an activity's figures, flags or status, when, what (``changes``: field →
+# [before, after]) and why: buyer overrides of the funding gap, safeguarding changes.
+# Append-only.
+activity_event = sa.Table(
+    "activity_event",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    reference("activity_id", "activity.id", index=True),
+    reference("actor_id", "app_user.id", nullable=True),
+    *required("action"),
+    *required("changes", type_=JSONB),
+    *optional("reason"),
+    timestamp("at"),
 )

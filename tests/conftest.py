@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL, make_url
 
 from boundaries.gazetteer import PostcodeLoadReport, load_postcodes
@@ -26,6 +26,7 @@ from geo.db import DatabaseUnavailableError, check_connection, make_engine
 from geo.settings import Settings, get_settings
 from registry import activities, suppliers
 from registry.importer import run_import
+from tests.db import wipe
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +102,7 @@ def postcodes(engine: Engine, geography: LoadReport, data_dir: Path) -> Postcode
 @pytest.fixture
 def registry(engine: Engine, postcodes: PostcodeLoadReport) -> Engine:
     """The test database with an empty registry (no organisations, activities, sites)."""
-    with engine.begin() as connection:
-        connection.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
+    wipe(engine, "activity", "supplier_site", "organisation")
     return engine
 
 
@@ -129,8 +129,7 @@ def cli_env(
 @pytest.fixture(scope="module")
 def demo_data(engine: Engine, postcodes: PostcodeLoadReport, settings: Settings) -> Engine:
     """The shared activities and supplier sites, imported as `dualimpact load` does."""
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
+    wipe(engine, "activity", "supplier_site", "organisation")
     data = settings.require_data_dir()
     for file in (
         data / "activities" / "activity_organisations.csv",

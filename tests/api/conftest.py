@@ -24,6 +24,7 @@ from boundaries.gazetteer import PostcodeLoadReport
 from geo.settings import Settings
 from registry.records import register_activity
 from tests.api.helpers import MET, PASSWORD, SECRET, TVP, Accounts, World
+from tests.db import wipe
 
 # persona → (organisation, kind, buyer kind, territories, role)
 CAST: dict[str, tuple[str, str, str | None, tuple[str, ...], str]] = {
@@ -41,8 +42,8 @@ CAST: dict[str, tuple[str, str, str | None, tuple[str, ...], str]] = {
 
 @pytest.fixture(scope="module")
 def accounts(engine: Engine, postcodes: PostcodeLoadReport) -> Accounts:
+    wipe(engine, "activity", "supplier_site", "organisation")
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE activity, supplier_site, organisation CASCADE"))
         users, organisations = {}, {}
         for persona, (org, kind, buyer_kind, territories, role) in CAST.items():
             organisations[persona] = create_organisation(
@@ -66,8 +67,8 @@ ACTIVITIES = {
 @pytest.fixture
 def world(engine: Engine, accounts: Accounts) -> World:
     ids = {}
+    wipe(engine, "tender", "activity")
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE tender, activity CASCADE"))
         for key, (name, postcode, gap, owner) in ACTIVITIES.items():
             registered = register_activity(
                 conn,

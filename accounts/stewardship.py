@@ -1,55 +1,70 @@
 """Who may look after an activity's record: its own provider, a buyer's staff for its
-territory, or an operator's admin. The rule joins the registry (the activity, its provider
-and territory) to accounts (the person and their organisation), so it lives here, above
-both records and people.
+territory, or an operator's admin (the rules are rows of :data:`accounts.permissions.
+PERMISSIONS`). The rule joins the registry (the activity, its provider and territory) to
+accounts (the person and their organisation), so it lives here, above both records and
+people; so does the activity's history, which names the people who changed it.
+
+Changes that touch the capacity ledger (the funding gap) are made through
+:mod:`procurement.activity_changes`, which checks them here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Connection, text
 
-from accounts.users import User, require_role
-from geo.errors import PermissionDeniedError
-from registry.queries import activity_owner
+from accounts import permissions
+from accounts.permissions import Action, Grant, Target
+from accounts.users import User
+from registry import queries
 from registry.records import Registered, register_activity
 
-STEWARDS = ("provider", "buyer_lead", "buyer_evaluator", "admin")
+
+class ActivityEvent(TypedDict):
+    """One change in an activity's history: when, who (``None`` for the command line) and
+    for which organisation, what it is called, each field's [before, after], and why."""
+
+    at: datetime
+    actor: str | None
+    organisation: str | None
+    action: str
+    changes: dict[str, list[Any]]
+    reason: str | None
 
 
-def require_steward(conn: Connection, user: User, activity_id: int) -> None:
-    """Only the activity's own provider, a buyer's staff for its territory, or an admin
-    may change an activity."""
-    provider_id, territory = activity_owner(conn, activity_id)
-    if user.role == "admin":
-        return
-    if user.role == "provider" and provider_id == user.organisation_id:
-        return
-    if user.is_buyer and territory in user.territories:
-        return
-    raise PermissionDeniedError(
-        f"only activity {activity_id}'s own provider, a buyer for territory {territory} or an "
-        "admin can change it"
-    )
+def target(conn: Connection, activity_id: int) -> Target:
+    """What the organisation rules look at for an activity: its provider and territory.
+
+    Raises
+    ------
+    NotFoundError
+        There is no such activity.
+    """
+    provider_id, territory = queries.activity_owner(conn, activity_id)
+    return Target(provider_id=provider_id, territory=territory)
+
+
+def require(conn: Connection, user: User, action: Action, activity_id: int) -> Grant:
+    """Refuse (PermissionDeniedError) ``action`` on the activity unless ``user`` may do it
+    (:func:`accounts.permissions.require`); returns the grant used."""
+    return permissions.require(user, action, target(conn, activity_id))
 
 
 def register_for(conn: Connection, user: User, record: Mapping[str, object]) -> Registered:
     """A provider registers its own activity; a buyer's community-facing staff connect in
     activities of their territories. A record matching one already stored updates it, if
-    the user may change that one; otherwise nothing is stored."""
-    require_role(user, STEWARDS, "register an activity")
+    the user may change that one; otherwise nothing is stored (the caller's transaction
+    is rolled back by the error)."""
+    permissions.require_role(user, Action.REGISTER_ACTIVITY)
     registered = register_activity(conn, record, source=f"api:{user.organisation_id}")
     activity_id = registered.activity_id
     if not registered.created:
-        require_steward(conn, user, activity_id)
+        require(conn, user, Action.EDIT_ACTIVITY, activity_id)
     else:
-        _, territory = activity_owner(conn, activity_id)
-        if user.is_buyer and territory not in user.territories:
-            raise PermissionDeniedError(
-                f"the activity is in territory {territory}; {user.organisation_name} buys "
-                f"for {', '.join(user.territories) or 'no territory'}"
-            )
+        require(conn, user, Action.REGISTER_ACTIVITY, activity_id)
         if user.role == "provider":
             conn.execute(
                 text("UPDATE activity SET provider_id = :owner WHERE id = :id"),
@@ -57,6 +72,31 @@ def register_for(conn: Connection, user: User, record: Mapping[str, object]) -> 
             )
     _drop_unused_provider(conn, registered.provider_key)
     return registered
+
+
+def add_evidence(conn: Connection, user: User, activity_id: int, url: str) -> None:
+    """Attach a link (``https://...``) to evidence of what the activity achieves."""
+    require(conn, user, Action.ADD_EVIDENCE, activity_id)
+    queries.add_evidence(conn, activity_id, url)
+
+
+def history(conn: Connection, user: User, activity_id: int) -> list[ActivityEvent]:
+    """Every recorded change of the activity, oldest first, for its provider, buyers of
+    its territory and admins (never the public: it names who changed a refuge's flag)."""
+    require(conn, user, Action.READ_ACTIVITY_HISTORY, activity_id)
+    rows = conn.execute(
+        text(
+            """
+            SELECT e.at, u.name AS actor, o.name AS organisation, e.action, e.changes,
+                   e.reason
+            FROM activity_event e LEFT JOIN app_user u ON u.id = e.actor_id
+            LEFT JOIN organisation o ON o.id = u.organisation_id
+            WHERE e.activity_id = :id ORDER BY e.id
+            """
+        ),
+        {"id": activity_id},
+    ).mappings()
+    return [cast(ActivityEvent, dict(row)) for row in rows]
 
 
 def _drop_unused_provider(conn: Connection, provider_key: str) -> None:

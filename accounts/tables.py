@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from geo.metadata import key, metadata, one_of, optional, reference, required, timestamp
+from geo.metadata import (
+    append_only,
+    key,
+    metadata,
+    one_of,
+    optional,
+    reference,
+    required,
+    timestamp,
+)
 
 ROLES = ("buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin")
 
@@ -44,4 +53,5 @@ login_event = sa.Table(
     *optional("reason"),
     timestamp("at"),
     sa.Index("ix_login_event_email_at", "email", "at"),
+    info=append_only(),
 )

@@ -9,8 +9,10 @@ read-only). Passwords are hashed with Argon2 (argon2-cffi), never stored.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,7 +24,6 @@ from geo.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from registry.tables import BUYER_KINDS
 
@@ -47,10 +48,6 @@ class User:
     organisation_kind: str
     organisation_name: str
     territories: tuple[str, ...] = ()
-
-    @property
-    def is_buyer(self) -> bool:
-        return self.role in ("buyer_lead", "buyer_evaluator")
 
 
 def create_organisation(
@@ -108,7 +105,7 @@ def create_user(
     conn: Connection, email: str, name: str, password: str, organisation_id: int, role: str
 ) -> int:
     """A new user; the role must fit the organisation's kind. Returns the user id."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     if not _EMAIL.match(email):
         raise InvalidInputError(f"{email!r} is not an email address")
     if role not in ROLES:
@@ -146,20 +143,66 @@ def create_user(
     return user_id
 
 
-def authenticate(conn: Connection, email: str, password: str) -> User:
-    """The user with these credentials; the same error whether the email or the password
-    is wrong, so that accounts cannot be discovered."""
-    row = conn.execute(
-        text("SELECT id, password_hash FROM app_user WHERE email = :e AND active"),
-        {"e": email.strip().lower()},
-    ).one_or_none()
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of one password check: the email as normalised, the account it names
+    (``None`` if none) and why the check failed (``None`` when the password matched)."""
+
+    email: str
+    user_id: int | None
+    failure: str | None
+
+
+def normalise_email(email: str) -> str:
+    """An email as accounts are keyed: surrounding spaces removed, lower case."""
+    return email.strip().lower()
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password nobody knows, with the hasher's own parameters."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def check_password(conn: Connection, email: str, password: str) -> PasswordCheck:
+    """Check a password against the active account with this email.
+
+    Exactly one Argon2 verification runs whatever the outcome (against a dummy hash when
+    no active account has the email), so the time taken (about 0.1 s of one core) does not
+    reveal which emails have accounts. Callers must give every failure the same answer.
+
+    Parameters
+    ----------
+    conn : Connection
+        Any connection (one read).
+    email, password : str
+        The credentials as typed.
+
+    Returns
+    -------
+    PasswordCheck
+        ``failure`` is ``None`` when the password matched, else ``"unknown email"``,
+        ``"account disabled"`` or ``"wrong password"`` (for the sign-in record only).
+    """
+    email = normalise_email(email)
+    row = (
+        None  # PostgreSQL text cannot hold NUL, so no account can have such an email
+        if "\x00" in email
+        else conn.execute(
+            text("SELECT id, password_hash, active FROM app_user WHERE email = :e"),
+            {"e": email},
+        ).one_or_none()
+    )
+    stored = row.password_hash if row is not None and row.active else _dummy_hash()
     try:
-        if row is None:
-            raise VerificationError
-        _hasher.verify(row.password_hash, password)
+        matched: bool = _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
-        raise AuthenticationError("wrong email or password") from None
-    return get_user(conn, row.id)
+        matched = False
+    if row is None:
+        return PasswordCheck(email, None, "unknown email")
+    if not row.active:
+        return PasswordCheck(email, row.id, "account disabled")
+    return PasswordCheck(email, row.id, None if matched else "wrong password")
 
 
 def get_user(conn: Connection, user_id: int) -> User:
@@ -189,10 +232,3 @@ def get_user(conn: Connection, user_id: int) -> User:
         organisation_name=row.org,
         territories=tuple(sorted(row.territories)),
     )
-
-
-def require_role(user: User, roles: Sequence[str], action: str) -> None:
-    """Refuse ``action`` unless the user has one of ``roles``."""
-    if user.role not in roles:
-        allowed = " or ".join(r.replace("_", " ") for r in roles)
-        raise PermissionDeniedError(f"only a {allowed} can {action}")

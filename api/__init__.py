@@ -8,5 +8,7 @@ __all__ = [
     "limits",  # request body size limit
     "routers",  # the endpoints
     "schemas",  # request bodies
+    "security",  # security headers and the Content-Security-Policy
     "tables",  # tables as downloads (JSON, CSV, GeoJSON)
+    "throttle",  # sign-in rate limits (per account, per client)
 ]

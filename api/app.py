@@ -28,6 +28,7 @@ from api.routers import (
     tenders,
     territories,
 )
+from api.security import SecurityHeaders
 from geo.attribution import SHORT
 from geo.db import make_engine
 from geo.settings import Settings, get_settings
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await run_in_threadpool(assets.ensure)
         except Exception as exc:
-            logger.warning("map libraries unavailable (%s): maps will not draw", exc)
+            logger.warning("browser libraries unavailable (%s): maps and /docs will not draw", exc)
         try:
             yield
         finally:
@@ -82,9 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is a page of the app's own (api.routers.pages), with Swagger UI served
+        # locally: FastAPI's loads it from a CDN with an inline script.
+        docs_url=None,
+        redoc_url=None,
         license_info={"name": "MIT (code); data under the Open Government Licence v3.0"},
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
     add_exception_handlers(app)
     for module in (
         health,

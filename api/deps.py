@@ -12,10 +12,12 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from accounts import tokens
 from accounts.users import User, get_user
 from boundaries import repository
+from geo.db import DatabaseUnavailableError, outage
 from geo.errors import AuthenticationError
 from geo.settings import Settings
 from maps import report
@@ -83,15 +85,34 @@ def indexes_of(request: Request) -> Indexes:
 
 def read_connection(request: Request) -> Iterator[Connection]:
     """A connection for reads, in autocommit: no BEGIN/ROLLBACK round trips per request
-    (each statement sees the latest committed data)."""
+    (each statement sees the latest committed data). Function-scoped (see
+    :data:`ReadConn`): back in the pool before the response is sent."""
     with engine_of(request).connect() as conn:
         yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def write_connection(request: Request) -> Iterator[Connection]:
-    """One transaction for the whole request: committed if it succeeds, else rolled back."""
-    with engine_of(request).begin() as conn:
-        yield conn
+    """One transaction for the whole request: committed if the endpoint returns, rolled
+    back if it raises. Function-scoped (see :data:`WriteConn`), so the COMMIT runs before
+    the response is sent: a write the client is told succeeded is already visible to its
+    next request, and a COMMIT that fails (a deferred constraint, a lost connection)
+    becomes the error response instead of a success for a write that was lost."""
+    with engine_of(request).connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            transaction.rollback()
+            raise
+        try:
+            transaction.commit()
+        except OperationalError as exc:
+            if outage(exc) == "busy":
+                raise
+            raise DatabaseUnavailableError(
+                "the connection to the database was lost while saving this change, so it may "
+                "or may not have been saved: read it back before sending it again"
+            ) from exc
 
 
 async def optional_user(
@@ -115,8 +136,10 @@ async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> 
     return user
 
 
-ReadConn = Annotated[Connection, Depends(read_connection)]
-WriteConn = Annotated[Connection, Depends(write_connection)]
+# scope="function": the code after ``yield`` (returning the connection, the COMMIT) runs
+# when the endpoint returns, before the response leaves, not after it has been sent.
+ReadConn = Annotated[Connection, Depends(read_connection, scope="function")]
+WriteConn = Annotated[Connection, Depends(write_connection, scope="function")]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import logging
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from geo.db import DatabaseUnavailableError
+from geo.db import DatabaseUnavailableError, outage
 from geo.errors import (
     AuthenticationError,
     ConflictError,
@@ -18,7 +23,13 @@ from geo.errors import (
     NotFoundError,
     NotLoadedError,
     PermissionDeniedError,
+    TooManyAttemptsError,
 )
+
+logger = logging.getLogger(__name__)
+
+# How long a client is asked to wait before retrying when the database is down or busy.
+RETRY_AFTER_S = 5
 
 STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
@@ -27,8 +38,9 @@ STATUS: dict[type[Exception], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     ConflictError: 409,
+    TooManyAttemptsError: 429,  # with Retry-After
     NotLoadedError: 503,
-    DatabaseUnavailableError: 503,
+    DatabaseUnavailableError: 503,  # with Retry-After, as is any database outage
     MissingExtraError: 501,  # an optional extra is not installed on this server
 }
 
@@ -42,6 +54,8 @@ def _status(exc: Exception) -> int:
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    if isinstance(exc, TooManyAttemptsError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"detail": str(exc)}, status_code=_status(exc), headers=headers)
 
 
@@ -66,8 +80,79 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": summary or "invalid request", "errors": problems}, 422)
 
 
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
+    """503 with ``Retry-After`` when the database cannot serve the request, instead of a
+    500: JSON naming what is down, or a short page when a browser asked for HTML. The
+    connection details stay in the server's log."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
+    if isinstance(exc, DatabaseUnavailableError):
+        body = _outage("unreachable", str(exc))
+    else:
+        body = _outage(outage(exc) if isinstance(exc, OperationalError) else "busy")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _prefers_html(request.headers.get("accept", "")):
+        return HTMLResponse(_OUTAGE_PAGE.format(detail=html.escape(body["detail"])), 503, headers)
+    return JSONResponse(body, 503, headers)
+
+
+def _outage(state: str, detail: str | None = None) -> dict[str, str]:
+    """The body of a 503 for a database that is ``state`` (unreachable or busy)."""
+    if detail is None:
+        detail = (
+            f"the database is {state} (this service itself is up): try again in {RETRY_AFTER_S} s"
+        )
+    return {"detail": detail, "status": "unavailable", "database": state}
+
+
+# That 503 in the OpenAPI documentation (any endpoint may answer it; /health declares it).
+OUTAGE_RESPONSE: dict[str, Any] = {
+    "description": "The database is down (`unreachable`) or cannot finish requests (`busy`); "
+    "`Retry-After` says when to try again (seconds).",
+    "content": {"application/json": {"example": _outage("unreachable")}},
+}
+
+
+_OUTAGE_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Temporarily unavailable - Dual Impact</title></head>
+<body>
+<h1>Temporarily unavailable</h1>
+<p>{detail}</p>
+<p>Reload this page in a few seconds.</p>
+</body>
+</html>
+"""
+
+
+def _prefers_html(accept: str) -> bool:
+    """Whether an ``Accept`` header ranks HTML above JSON, as a browser asking for a page
+    does; an API client (``*/*``, ``application/json``, no header) gets JSON."""
+    weights: dict[str, float] = {}
+    for item in accept.lower().split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[media] = weight
+
+    def weight_of(media: str) -> float:
+        for candidate in (media, f"{media.split('/')[0]}/*", "*/*"):
+            if candidate in weights:
+                return weights[candidate]
+        return 0.0
+
+    return weight_of("text/html") > weight_of("application/json")
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DualImpactError, _domain)
     app.add_exception_handler(IntegrityError, _database)
     app.add_exception_handler(DataError, _database)
+    for outage_error in (DatabaseUnavailableError, OperationalError, PoolTimeoutError):
+        app.add_exception_handler(outage_error, _unavailable)

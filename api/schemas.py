@@ -126,6 +126,8 @@ class ActivityPatch(Body):
     closing_date: date | None = None
     service_radius_km: Annotated[float, Field(gt=0, le=1_000, allow_inf_nan=False)] | None = None
     safeguarding: bool | None = None
+    # Why (recorded in the activity's history; required for a buyer lead's gap override).
+    reason: Text | None = None
 
 
 class EvidenceIn(Body):

@@ -237,7 +237,7 @@ def run(settings: Settings) -> list[Comparison]:
     if shutil.which("wrk") is None:
         console.print("[yellow]API load skipped: wrk is not installed (apt-get install wrk).[/]")
         return []
-    server = make_url(settings.sqlalchemy_url)
+    server = make_url(settings.admin_url or settings.owner_url)
     name = f"dualimpact_bench_api_{os.getpid()}"
     source = server.database or "dualimpact"
     try:

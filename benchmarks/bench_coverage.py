@@ -124,7 +124,7 @@ def _map_pages(ours_page: str, naive_page: str, features: int) -> list[Compariso
 
 
 def run(settings: Settings) -> list[Comparison]:
-    with connection(settings.sqlalchemy_url) as conn:
+    with connection(settings.owner_url) as conn:
         need_areas = queries.need_areas(conn)
         activities = queries.activities(conn)
         value = value_by_territory(conn)

@@ -51,7 +51,7 @@ def _workload(data_dir: Path, folder: Path) -> Path:
 
 
 def run(settings: Settings, repeat: int = 1) -> list[Comparison]:
-    with connection(settings.sqlalchemy_url) as conn:
+    with connection(settings.owner_url) as conn:
         started = time.perf_counter()
         gazetteer = read_gazetteer(conn)
         gazetteer_s = time.perf_counter() - started

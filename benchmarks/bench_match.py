@@ -103,7 +103,7 @@ def _postgis(
     settings: Settings, points: pd.DataFrame, origins: pd.DataFrame
 ) -> tuple[Timing, Timing]:
     """Per-query timings: LATERAL KNN over a GiST geography index, and the plain join."""
-    server = make_url(settings.sqlalchemy_url)
+    server = make_url(settings.admin_url or settings.owner_url)
     name = f"dualimpact_bench_{os.getpid()}"
     janitor = DatabaseJanitor(
         user=server.username or "postgres",
@@ -152,7 +152,7 @@ def _postgis(
 
 def _single_request(settings: Settings, rng: np.random.Generator) -> tuple[float, float, int]:
     """p50 and p95 seconds of one recommendation request on the real data (warm process)."""
-    with connection(settings.sqlalchemy_url) as conn:
+    with connection(settings.owner_url) as conn:
         need = NeedIndex.from_frame(repository.need_areas(conn))
         units = pd.read_sql(
             text(
@@ -220,7 +220,7 @@ def _allocation(data_dir: Path, need: NeedIndex, rng: np.random.Generator) -> Co
 def run(settings: Settings) -> list[Comparison]:
     rng = np.random.default_rng(7)
     data_dir = settings.require_data_dir()
-    with connection(settings.sqlalchemy_url) as conn:
+    with connection(settings.owner_url) as conn:
         need = NeedIndex.from_frame(repository.need_areas(conn))
     activities, need_s = _activities(data_dir, need, rng)
     sites = _points(data_dir, SITES, rng).assign(site_id=np.arange(SITES))

@@ -117,7 +117,7 @@ def _h3(areas: pd.DataFrame, rng: np.random.Generator) -> Comparison:
 
 def run(settings: Settings) -> list[Comparison]:
     dask_cluster = require("distributed", "distributed", "the dask benchmark")
-    with connection(settings.sqlalchemy_url) as conn:
+    with connection(settings.owner_url) as conn:
         areas = queries.need_areas(conn)
     rng = np.random.default_rng(2026)
     return [*_coverage(areas, rng), _dask(areas, rng, dask_cluster), _h3(areas, rng)]

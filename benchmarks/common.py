@@ -95,7 +95,7 @@ def connection(url: str, **options: object) -> Iterator[Connection]:
     Parameters
     ----------
     url : str
-        The database URL (e.g. ``Settings.sqlalchemy_url``).
+        The database URL (e.g. ``Settings.owner_url``).
     **options : object
         Passed to :func:`geo.db.make_engine` (e.g. ``isolation_level="AUTOCOMMIT"``).
 

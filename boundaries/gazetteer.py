@@ -3,12 +3,15 @@
 At load time every unit postcode is placed in a territory and a need area (in memory, with
 :mod:`boundaries.locate`), and every sector and district centroid takes the territory most
 of its postcodes lie in. The load is one transaction and a no-op when neither the files nor
-the boundaries it was placed against have changed.
+the boundaries it was placed against have changed. It fills new tables beside the live ones
+and swaps them in at the end, in milliseconds: lookups never wait for a load, and see the
+old gazetteer or the new one, never a mix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,14 @@ _NO_POSTCODES = (
     "(or `make demo`)."
 )
 
+# The gazetteer's tables, in the order every reader takes them (the swap locks them in this
+# order too, so it cannot deadlock with a reader). A load fills staged copies beside them.
+_TABLES = ("postcode_unit", "postcode_sector", "postcode_district")
+_STAGED = "_staged"
+
+# What pg_get_indexdef says: CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING ...
+_INDEX_DEF = re.compile(r"^(CREATE (?:UNIQUE )?INDEX) \S+ ON (?:ONLY )?\S+ (USING .*)$")
+
 _PLACE_SCHEMA = pa.schema(
     [
         ("name", pa.string()),
@@ -41,6 +52,7 @@ _PLACE_SCHEMA = pa.schema(
         ("lat", pa.float64()),
         ("territory_code", pa.string()),
         ("need_area_code", pa.string()),
+        ("territory_share", pa.float64()),
     ]
 )
 
@@ -58,7 +70,11 @@ class PostcodeLoadReport:
 def load_postcodes(
     engine: Engine, source: PostcodeGeneration, *, force: bool = False, step: Step = lambda _: None
 ) -> PostcodeLoadReport:
-    """Load every unit postcode, sector and district, placed against the current boundaries."""
+    """Load every unit postcode, sector and district, placed against the current boundaries.
+
+    The new gazetteer is written to staged tables while the live ones keep answering, then
+    swapped in (see :func:`_swap_in`); the whole load is one transaction.
+    """
     step("Reading postcodes")
     units = _read_units(source)
     sectors = _read_centroids(source.sectors, "sector")
@@ -88,11 +104,11 @@ def load_postcodes(
         ids = repository.current_ids(conn)
 
         step("Writing postcodes")
-        conn.execute(text("TRUNCATE postcode_unit, postcode_sector, postcode_district"))
-        conn.execute(text("DROP INDEX IF EXISTS ix_postcode_unit_geom"))
+        for table in _TABLES:
+            _create_staged(conn, table)
         copy_table(
             conn,
-            "postcode_unit (postcode, sector, district, lon, lat, territory_id, "
+            f"postcode_unit{_STAGED} (postcode, sector, district, lon, lat, territory_id, "
             "territory_method, need_area_id)",
             pa.Table.from_pandas(
                 _with_ids(units, ids)[
@@ -125,15 +141,87 @@ def load_postcodes(
             ]
             copy_table(
                 conn,
-                f"{table} ({', '.join(columns)})",
+                f"{table}{_STAGED} ({', '.join(columns)})",
                 pa.Table.from_pandas(_with_ids(frame, ids)[columns], preserve_index=False),
             )
         step("Indexing postcodes")
-        conn.execute(text("CREATE INDEX ix_postcode_unit_geom ON postcode_unit USING gist (geom)"))
-        conn.execute(text("ANALYZE postcode_unit"))
+        indexes = [name for table in _TABLES for name in _index_staged(conn, table)]
+        report = _report(conn, unchanged=False, suffix=_STAGED)
         set_id = generations.upsert(conn, source, sha, len(units))
+        step("Swapping the new postcodes in")
+        _swap_in(conn, indexes)
         generations.make_current(conn, source.kind, set_id)
-        return _report(conn, unchanged=False)
+        return report
+
+
+def _create_staged(conn: Connection, table: str) -> None:
+    """An empty copy of ``table``: columns, defaults, generated columns and checks, but no
+    indexes yet (building them once the copy is full is much faster than row by row)."""
+    conn.execute(
+        text(f"CREATE TABLE {table}{_STAGED} (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)")
+    )
+
+
+def _index_staged(conn: Connection, table: str) -> list[str]:
+    """Build the indexes (primary key included) of ``table`` on its filled staged copy,
+    under staged names, and analyse it; return the live names, restored by the swap."""
+    staged = f"{table}{_STAGED}"
+    rows = conn.execute(
+        text(
+            """
+            SELECT i.relname, pg_get_indexdef(x.indexrelid), pg_get_constraintdef(c.oid)
+            FROM pg_index x
+            JOIN pg_class i ON i.oid = x.indexrelid
+            LEFT JOIN pg_constraint c
+                ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+                AND c.contype IN ('p', 'u', 'x')
+            WHERE x.indrelid = CAST(:table AS regclass)
+            """
+        ),
+        {"table": table},
+    ).all()
+    for name, index, constraint in rows:
+        if constraint is not None:
+            conn.execute(text(f"ALTER TABLE {staged} ADD CONSTRAINT {name}{_STAGED} {constraint}"))
+            continue
+        parts = _INDEX_DEF.match(index)
+        if parts is None:
+            raise RuntimeError(f"cannot rebuild index {name} of {table} from {index!r}")
+        conn.execute(text(f"{parts[1]} {name}{_STAGED} ON {staged} {parts[2]}"))
+    conn.execute(text(f"ANALYZE {staged}"))
+    return [str(name) for name, _, _ in rows]
+
+
+# Statements giving a staged table the live one's owner, then each of its grants.
+_ACCESS = """
+    SELECT format('ALTER TABLE %I OWNER TO %I', CAST(:staged AS text),
+                  pg_get_userbyid(c.relowner)) AS statement, 0 AS step
+    FROM pg_class c WHERE c.oid = CAST(:live AS regclass)
+    UNION ALL
+    SELECT format('GRANT %s ON %I TO %s%s', a.privilege_type, CAST(:staged AS text),
+                  CASE a.grantee WHEN 0 THEN 'PUBLIC'
+                       ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), 1
+    FROM pg_class c CROSS JOIN aclexplode(c.relacl) a
+    WHERE c.oid = CAST(:live AS regclass) AND a.grantee <> c.relowner
+    ORDER BY step
+"""
+
+
+def _swap_in(conn: Connection, indexes: list[str]) -> None:
+    """Put the staged tables in place of the live ones, keeping the live ones' owner,
+    grants and index names. Readers wait only for these few catalogue changes (until the
+    load commits, right after), never for the load itself."""
+    conn.execute(text(f"LOCK TABLE {', '.join(_TABLES)} IN ACCESS EXCLUSIVE MODE"))
+    for table in _TABLES:
+        staged = f"{table}{_STAGED}"
+        access = conn.execute(text(_ACCESS), {"live": table, "staged": staged}).scalars()
+        for statement in access.all():
+            conn.execute(text(statement))
+        conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text(f"ALTER TABLE {staged} RENAME TO {table}"))
+    for name in indexes:
+        conn.execute(text(f"ALTER INDEX {name}{_STAGED} RENAME TO {name}"))
 
 
 def read_gazetteer(conn: Connection) -> Gazetteer:
@@ -145,10 +233,19 @@ def read_gazetteer(conn: Connection) -> Gazetteer:
     )
 
 
-def gazetteer_for(conn: Connection, raw_postcodes: Sequence[object] | pd.Series) -> Gazetteer:
-    """Just the gazetteer rows these postcodes could need (exact, sector, district)."""
+def gazetteer_for(
+    conn: Connection,
+    raw_postcodes: Sequence[object] | pd.Series,
+    *,
+    addresses: pd.Series | None = None,
+) -> Gazetteer:
+    """Just the gazetteer rows these postcodes could need (exact, sector, district), and
+    those of the postcodes ending ``addresses`` (for :meth:`Geocoder.geocode`'s rescue)."""
     parsed = postcodes.parse(pd.Series(list(raw_postcodes), dtype=object))
     wanted = parsed.postcode[parsed.postcode != ""]
+    if addresses is not None:
+        ending = postcodes.in_address(addresses)
+        wanted = pd.concat([wanted, ending[ending != ""]], ignore_index=True)
     if (
         not wanted.empty
         and not conn.execute(text("SELECT EXISTS (SELECT 1 FROM postcode_district)")).scalar()
@@ -165,7 +262,8 @@ def gazetteer_for(conn: Connection, raw_postcodes: Sequence[object] | pd.Series)
 
 def _table(conn: Connection, table: str, key: str, only: list[str] | None) -> pd.DataFrame:
     query = f"""
-        SELECT p.{key}, p.lon, p.lat, t.code, n.code
+        SELECT p.{key}, p.lon, p.lat, t.code, n.code,
+               {"1.0::float8" if key == "postcode" else "p.territory_share"}
         FROM {table} p
         LEFT JOIN territory t ON t.id = p.territory_id
         LEFT JOIN need_area n ON n.id = p.need_area_id
@@ -265,15 +363,17 @@ def _with_ids(frame: pd.DataFrame, ids: dict[str, dict[str, int]]) -> pd.DataFra
     return frame
 
 
-def _report(conn: Connection, *, unchanged: bool) -> PostcodeLoadReport:
+def _report(conn: Connection, *, unchanged: bool, suffix: str = "") -> PostcodeLoadReport:
+    """What the gazetteer holds (``suffix``: of the staged tables, before the swap)."""
+    unit, sector, district = (f"{table}{suffix}" for table in _TABLES)
     row = conn.execute(
         text(
-            """
-            SELECT (SELECT count(*) FROM postcode_unit),
-                   (SELECT count(*) FROM postcode_unit WHERE territory_id IS NULL),
-                   (SELECT count(*) FROM postcode_unit WHERE territory_method <> 'contains'),
-                   (SELECT count(*) FROM postcode_sector),
-                   (SELECT count(*) FROM postcode_district)
+            f"""
+            SELECT (SELECT count(*) FROM {unit}),
+                   (SELECT count(*) FROM {unit} WHERE territory_id IS NULL),
+                   (SELECT count(*) FROM {unit} WHERE territory_method <> 'contains'),
+                   (SELECT count(*) FROM {sector}),
+                   (SELECT count(*) FROM {district})
             """
         )
     ).one()

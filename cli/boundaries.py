@@ -24,6 +24,7 @@ from cli.common import (
 )
 from geo import attribution
 from geo.errors import DataFileError, InvalidInputError
+from geo.geocode_csv import output_names, renamed
 from geo.jsonable import records as frame_records
 from geo.settings import get_settings
 from registry import placement, queries
@@ -103,6 +104,9 @@ def locate(
     ),
     lat_column: str = typer.Option("lat", help="Latitude column in FILE."),
     lon_column: str = typer.Option("lon", help="Longitude column in FILE."),
+    suffix: str = typer.Option(
+        "_located", help="Added to an output column's name when FILE already has that column."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table / CSV."),
 ) -> None:
     """Find the territory and need area of a point, or of every row of a CSV.
@@ -112,7 +116,10 @@ def locate(
     territory_name, territory_method, need_area_code, need_area_name, need_area_uk_decile
     and error (why a row could not be placed: bad numbers, outside the UK, at sea).
     territory_method is `nearest` for points just off the generalised coastline (snapped
-    within 2 km) and `boundary` for points on an edge between two territories.
+    within 2 km) and `boundary` for points on an edge between two territories. Input
+    columns are never overwritten: an added column FILE already has (territory_code,
+    error...) is written with the suffix (territory_code_located); if that name is taken
+    too, nothing is written and the clashing columns are named.
     """
     if file is None and (lat is None or lon is None):
         raise typer.BadParameter("give --lat and --lon, or a CSV FILE")
@@ -134,8 +141,9 @@ def locate(
 
     writable(output)
     rows = _read_points_csv(file, lat_column, lon_column)
+    added = output_names(rows.columns, LOCATE_COLUMNS, suffix, file)
     located = locator.locate(rows[lat_column].to_numpy(), rows[lon_column].to_numpy())
-    out = pd.concat([rows, located[LOCATE_COLUMNS]], axis=1)
+    out = pd.concat([rows, located[LOCATE_COLUMNS].rename(columns=added)], axis=1)
     if as_json:
         _emit(json_text(frame_records(out)), output)
     else:
@@ -146,6 +154,8 @@ def locate(
         f"{len(out):,} rows: {placed:,} placed ({snapped:,} flagged nearest/boundary), "
         f"{len(out) - placed:,} with an error" + (f"; written to {output}" if output else "")
     )
+    if renamed(added):
+        err_console.print(renamed(added))
 
 
 def territories_command(
@@ -223,7 +233,7 @@ def _read_points_csv(path: Path, lat_column: str, lon_column: str) -> pd.DataFra
             f"missing column(s) {', '.join(missing)}; found {', '.join(rows.columns)} "
             "(use --lat-column/--lon-column)",
         )
-    return rows.drop(columns=[c for c in LOCATE_COLUMNS if c in rows.columns])
+    return rows
 
 
 def _generation(

@@ -25,8 +25,9 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 @contextmanager
 def open_engine(settings: Settings | None = None) -> Iterator[Engine]:
-    """The configured database, checked to be reachable, disposed of afterwards."""
-    engine = make_engine((settings or get_settings()).sqlalchemy_url)
+    """The configured database as its owner (the command line is the operator's tool; the
+    web app connects as the app role), checked to be reachable, disposed of afterwards."""
+    engine = make_engine((settings or get_settings()).owner_url)
     try:
         check_connection(engine)
         yield engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import typer
+from sqlalchemy import Engine
 
 from accounts.users import create_organisation, create_user
 from cli.common import console, open_engine, print_json
@@ -63,17 +64,31 @@ def audit_verify(
     spo: int | None = typer.Option(None, help="Check one SPO (default: every SPO)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Recompute every SPO's hash chain: any event changed, removed or reordered since it
-    was written is reported, and the command fails (exit status 1)."""
-    with open_engine() as engine, engine.connect() as conn:
+    """Recompute every SPO's hash chain and check it against its keyed checkpoints: any
+    event changed, removed or reordered, a chain cut short, deleted or rewritten, a
+    checkpoint missing or forged is reported, and the command fails (exit status 1).
+
+    Checkpoints are verified with this installation's audit key ($DUALIMPACT_AUDIT_KEY or
+    .dualimpact/audit_key)."""
+    with open_engine() as engine:
+        report_audit(engine, spo, as_json=as_json)
+
+
+def report_audit(engine: Engine, spo: int | None = None, *, as_json: bool = False) -> None:
+    """Verify the audit trail (of one SPO, or all), print what was found, and fail (exit
+    status 1) when anything was."""
+    with engine.connect() as conn:
         problems = audit.verify(conn, spo)
     if as_json:
         print_json({"verified": not problems, "problems": problems})
     elif problems:
         for problem in problems:
-            console.print(f"[red]✗[/red] {problem}")
+            console.print(f"[red]✗[/red] {problem}", highlight=False)
     else:
-        console.print("[green]✓[/green] the audit trail verifies: no event was changed.")
+        console.print(
+            "[green]✓[/green] the audit trail verifies: no event was changed, every chain"
+            " matches its checkpoints."
+        )
     if problems:
         raise typer.Exit(1)
 

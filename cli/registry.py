@@ -15,9 +15,17 @@ from boundaries.gazetteer import gazetteer_for, load_postcodes, read_gazetteer
 from boundaries.sources import postcodes_2025
 from cli.common import console, err_console, open_engine, print_json, steps, writable
 from geo import attribution
-from geo.errors import InvalidInputError
+from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
-from geo.geocode_csv import geocode_table, read_texts, write_csv
+from geo.geocode_csv import (
+    OUTPUT_COLUMNS,
+    SUFFIX,
+    geocode_table,
+    output_names,
+    read_texts,
+    renamed,
+    write_csv,
+)
 from geo.settings import get_settings
 from matching.queries import territory_id
 from registry import activities, oruk, privacy, queries, suppliers
@@ -65,6 +73,7 @@ def _import(
     errors: Path | None,
     encoding: str,
     as_json: bool,
+    sheet: str | None = None,
 ) -> ImportReport:
     pairs = {}
     for item in mapping:
@@ -72,6 +81,7 @@ def _import(
         if not sep or not field or not column:
             raise typer.BadParameter(f"--map {item!r}: use field=column")
         pairs[field.strip()] = column.strip()
+    errors_path = errors or Path.cwd() / f"{file.stem}.errors.csv"
     with open_engine() as engine, steps(f"Importing {spec.kind}", 4) as step:
         report = run_import(
             engine,
@@ -81,11 +91,10 @@ def _import(
             mapping=pairs,
             source=source,
             encoding=encoding,
+            sheet=sheet,
+            errors=errors_path,
             step=step,
         )
-    errors_path = errors or Path.cwd() / f"{file.stem}.errors.csv"
-    if not report.errors.empty:
-        report.errors.to_csv(errors_path, index=False)
     if as_json:
         print_json(
             {
@@ -98,6 +107,7 @@ def _import(
                 "merged": report.merged,
                 "unchanged": report.unchanged,
                 "rejected": report.rejected,
+                "values_dropped": report.dropped,
                 "errors_file": str(errors_path) if not report.errors.empty else None,
             }
         )
@@ -105,15 +115,21 @@ def _import(
         console.print(f"{file.name}: {report.summary()}.")
         if not report.errors.empty:
             console.print(
-                f"{len(report.errors):,} problems in {report.rejected:,} rows written to "
-                f"{errors_path} (row, column, value, reason)."
+                f"{len(report.errors):,} problems ({report.rejected:,} rows rejected, "
+                f"{report.dropped:,} values dropped from imported rows) written to "
+                f"{errors_path} (row, column, value, reason, outcome)."
             )
     return report
 
 
 _FORMAT_HELP = f"File layout: {IMPORT_FORMATS} (default: from the extension and headers)."
 _MAP_HELP = "Map a field to a column, e.g. --map name='Project title' (repeatable)."
-_ERRORS_HELP = "Where to write rejected rows (default: ./<file>.errors.csv)."
+_ERRORS_HELP = (
+    "Where to write the problems: rejected rows and values dropped (default: "
+    "./<file>.errors.csv). Checked first and written before the import commits: if it "
+    "cannot be written, nothing is imported."
+)
+_SHEET_HELP = "Workbook sheet to read, by name or number from 1 (default: the first)."
 
 
 def _import_command(spec: ImportSpec, file_help: str, doc: str) -> Callable[..., None]:
@@ -126,9 +142,10 @@ def _import_command(spec: ImportSpec, file_help: str, doc: str) -> Callable[...,
         source: str | None = typer.Option(None, help="Label for where the records came from."),
         errors: Path | None = typer.Option(None, help=_ERRORS_HELP),
         encoding: str = typer.Option("utf-8", help="Text encoding of a CSV (e.g. cp1252)."),
+        sheet: str | None = typer.Option(None, help=_SHEET_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
-        _import(spec, file, file_format, mapping, source, errors, encoding, as_json)
+        _import(spec, file, file_format, mapping, source, errors, encoding, as_json, sheet)
 
     command.__doc__ = doc
     return command
@@ -147,6 +164,11 @@ import_app.command("activities")(
     safeguarding, grant_count, grant_total_gbp, last_award_year, funders. Re-importing the
     same file changes nothing; an activity with the same name and postcode as a stored one
     is merged into it. The whole file is one transaction.
+
+    A row with a bad value, a control character or more fields than the header is
+    rejected; an evidence link that is not a web address or an unknown theme is dropped
+    and the row imported. Both are listed in the errors file. Placeholder charity and
+    company numbers (0, N/A, TBC) are no identifier.
     """,
     )
 )
@@ -158,7 +180,8 @@ import_app.command("suppliers")(
 
     Fields: id, supplier_name (required), company_number, sector, is_sme, is_vcse,
     site_name, address, postcode, lat, lon, employees. The same supplier at the same
-    postcode is one site however many rows name it.
+    postcode is one site however many rows name it; a placeholder company number (0, N/A)
+    is no number, so it never merges different suppliers.
     """,
     )
 )
@@ -222,18 +245,39 @@ def geocode_command(
     postcode_column: str = typer.Option("postcode", help="Postcode column."),
     lat_column: str = typer.Option("lat", help="Latitude column."),
     lon_column: str = typer.Option("lon", help="Longitude column."),
+    address_column: str = typer.Option(
+        "address", help="Address column (used where present) to take missing postcodes from."
+    ),
+    suffix: str = typer.Option(
+        SUFFIX, help="Added to an output column's name when the file already has that column."
+    ),
     encoding: str = typer.Option("utf-8", help="Text encoding of the CSV (e.g. cp1252)."),
     as_json: bool = typer.Option(False, "--json", help="Write JSON records instead of CSV."),
 ) -> None:
     """Geocode a CSV without storing it: adds lat, lon, precision, territory_code,
-    need_area_code and error to every row, in order.
+    need_area_code, territory_share, ambiguous, postcode_from_address and error to every
+    row, in order.
 
     Postcodes are normalised (case, spaces) and looked up exactly, then by sector, then by
-    district (precision says which); rows with lat/lon use those, checked.
+    district (precision says which); rows with lat/lon use those, checked. territory_share
+    is the share (0-1) of the sector's or district's postcodes in the territory given;
+    ambiguous is true below 0.9 (the area straddles territories). Where a postcode is
+    empty, impossible or unknown, one at the end of the address column is used, and shown
+    in postcode_from_address.
+
+    Input columns are never overwritten: an added column the file already has (lat, lon,
+    error...) is written with the suffix (lat_geocoded); if that name is taken too, nothing
+    is written and the clashing columns are named.
     """
     writable(output)
     table = read_texts(file, encoding)
     names = table.schema.names
+    added = output_names(names, OUTPUT_COLUMNS, suffix, file)
+    if address_column not in names and address_column != "address":
+        raise DataFileError(
+            file, f"has no column {address_column!r} (--address-column); found {', '.join(names)}"
+        )
+    addresses = table.column(address_column).to_pandas() if address_column in names else None
     with open_engine() as engine, engine.connect() as conn:
         # The territory index is needed only for rows placed by coordinates.
         locator = repository.locator(conn) if lat_column in names else None
@@ -242,9 +286,17 @@ def geocode_command(
         elif table.num_rows > WHOLE_GAZETTEER_ROWS:
             gazetteer = read_gazetteer(conn)
         else:
-            gazetteer = gazetteer_for(conn, table.column(postcode_column).to_pandas())
+            postcodes = table.column(postcode_column).to_pandas()
+            gazetteer = gazetteer_for(conn, postcodes, addresses=addresses)
     placed = geocode_table(
-        table, Geocoder(gazetteer, locator), postcode_column, lat_column, lon_column, file
+        table,
+        Geocoder(gazetteer, locator),
+        postcode_column,
+        lat_column,
+        lon_column,
+        file,
+        address_column=address_column,
+        suffix=suffix,
     )
     if as_json:
         text = placed.to_pandas().to_json(orient="records", indent=2, force_ascii=False)
@@ -256,12 +308,21 @@ def geocode_command(
         write_csv(placed, output)
     else:
         sys.stdout.buffer.write(write_csv(placed, None) or b"")
-    errors = placed.column("error").to_pandas()
-    failed = int((errors != "").sum())
+    failed = int((placed.column(added["error"]).to_pandas() != "").sum())
+    rescued = int((placed.column(added["postcode_from_address"]).to_pandas() != "").sum())
+    ambiguous = int(placed.column(added["ambiguous"]).to_pandas().fillna(False).sum())
     err_console.print(
         f"{placed.num_rows:,} rows: {placed.num_rows - failed:,} placed, {failed:,} with an error"
+        + (
+            f"; {rescued:,} postcode{'' if rescued == 1 else 's'} taken from the address"
+            if rescued
+            else ""
+        )
+        + (f"; {ambiguous:,} ambiguous (straddling sector or district)" if ambiguous else "")
         + (f"; written to {output}" if output else "")
     )
+    if renamed(added):
+        err_console.print(renamed(added))
 
 
 @activities_app.command("themes")

@@ -3,6 +3,7 @@ and H3 helpers. It imports no domain package (``tests/test_architecture.py``).""
 
 __all__ = [
     "attribution",  # licence texts that travel with the data
+    "backup",  # pg_dump / pg_restore of the whole database
     "bulk",  # COPY reads and writes
     "crs",  # EPSG:4326 ↔ EPSG:27700 and the UK extent
     "db",  # engines, connection checks
@@ -16,5 +17,6 @@ __all__ = [
     "metadata",  # the one MetaData every package declares its tables on
     "migrate",  # Alembic, programmatically
     "postcodes",  # normalise and validate postcodes
+    "roles",  # least privilege: the owner and app roles and their grants
     "settings",  # typed settings from the environment
 ]

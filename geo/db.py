@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from geo.errors import DualImpactError
 from geo.settings import normalise_database_url
+
+# A server that accepts the TCP connection but never answers (hung, or behind a broken
+# network) fails the connection after this long instead of holding the caller for minutes.
+CONNECT_TIMEOUT_S = 10
+
+# SQLSTATEs meaning the server cannot be used at all: connection failures (class 08),
+# shutting down, crashed or starting up (57P01-57P03), no connection slots left (53300).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 class DatabaseUnavailableError(DualImpactError):
     """The configured database cannot be reached; the message says what to do next."""
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """One engine per process; callers dispose of it when done."""
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """One engine per process; callers dispose of it when done.
+
+    Connections are pinged before use unless ``pool_pre_ping=False`` is passed, and give
+    up connecting after :data:`CONNECT_TIMEOUT_S` seconds unless the URL (or
+    ``connect_args``) sets its own ``connect_timeout``.
+    """
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(normalise_database_url(url), **kwargs)
+    normalised = normalise_database_url(url)
+    if "connect_timeout" not in make_url(normalised).query:
+        kwargs["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            **kwargs.get("connect_args", {}),
+        }
+    return create_engine(normalised, **kwargs)
+
+
+def outage(exc: DBAPIError) -> Literal["unreachable", "busy"]:
+    """Why the database could not serve a request that failed with ``exc``.
+
+    ``"unreachable"``: no connection could be made, or the one in use was lost (the server
+    stopped, restarted or dropped it). ``"busy"``: the server answered but could not finish
+    (a lock or statement timeout, a deadlock, a serialisation failure).
+    """
+    state = getattr(exc.orig, "sqlstate", None)
+    if exc.connection_invalidated or state is None or state.startswith(_UNREACHABLE_STATES):
+        return "unreachable"
+    return "busy"
 
 
 def describe(url: str) -> str:

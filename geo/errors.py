@@ -44,6 +44,15 @@ class PermissionDeniedError(DualImpactError):
     """The person is known but may not do this."""
 
 
+class TooManyAttemptsError(DualImpactError):
+    """Too many attempts (failed sign-ins, or sign-ins waiting to be checked): refused
+    without looking at them; the client may try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(f"{message}: try again in {self.retry_after} s")
+
+
 class ConflictError(DualImpactError):
     """The request clashes with the current state: an illegal transition, a promise beyond
     an activity's need, or another request that got there first."""

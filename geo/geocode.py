@@ -14,7 +14,16 @@ one API request. The precision of every answer is reported:
   territory).
 
 The gazetteer holds terminated postcodes too (the source has no termination date), so a
-terminated postcode still geocodes, to where it was.
+terminated postcode still geocodes, to where it was; one it lacks falls back to its sector
+and district like any other, even from a retired district (``W1V``, ``NPT``).
+
+A sector or district takes the territory most of its postcodes lie in;
+``territory_share`` says how many (1 for a postcode or coordinates), and ``ambiguous``
+flags a placement whose area straddles territories (share below
+:data:`AMBIGUOUS_BELOW`): about a quarter of those are in the other territory.
+
+When an address is given and a row's postcode is empty, impossible or unknown, a postcode
+at the end of the address is used instead (``postcode_from_address``).
 """
 
 from __future__ import annotations
@@ -29,7 +38,21 @@ import pandas as pd
 from geo import postcodes
 
 PRECISIONS = ("postcode", "sector", "district", "coordinates")
-COLUMNS = ["postcode", "lat", "lon", "precision", "territory_code", "need_area_code", "error"]
+COLUMNS = [
+    "postcode",
+    "lat",
+    "lon",
+    "precision",
+    "territory_code",
+    "need_area_code",
+    "territory_share",
+    "ambiguous",
+    "postcode_from_address",
+    "error",
+]
+# A sector or district with fewer of its postcodes than this in its territory straddles a
+# boundary (the cut-off of the shared data's own notes: 394 of 12,267 sectors).
+AMBIGUOUS_BELOW = 0.9
 # Postcode areas of the Crown Dependencies: real postcodes, but not in any UK territory.
 CROWN_DEPENDENCIES = {"JE": "Jersey", "GY": "Guernsey", "IM": "the Isle of Man"}
 NONE = -1
@@ -49,7 +72,8 @@ class PointLocator(Protocol):
 class PlaceTable:
     """Points keyed by :func:`geo.postcodes.keys`, sorted by key for binary search.
 
-    ``territory`` and ``need_area`` index the gazetteer's code lists (-1: none).
+    ``territory`` and ``need_area`` index the gazetteer's code lists (-1: none); ``share``
+    is the fraction (0-1) of the place's postcodes in that territory.
     """
 
     key: npt.NDArray[np.int64]
@@ -57,6 +81,7 @@ class PlaceTable:
     lat: npt.NDArray[np.float64]
     territory: IntArray
     need_area: IntArray
+    share: npt.NDArray[np.float64]
 
     def find(self, key: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         """Row of each key, or -1 where it is absent (or the key is -1).
@@ -86,7 +111,8 @@ class Gazetteer:
         cls, units: pd.DataFrame, sectors: pd.DataFrame, districts: pd.DataFrame
     ) -> Gazetteer:
         """Each frame has ``name`` (postcode, sector or district text), ``lon``, ``lat``,
-        ``territory_code`` and ``need_area_code`` (missing where outside)."""
+        ``territory_code`` and ``need_area_code`` (missing where outside), and may have
+        ``territory_share`` (0-1; 1 where absent or missing, as for a unit postcode)."""
         frames = (units, sectors, districts)
         territory_codes = _categories(f["territory_code"] for f in frames)
         need_area_codes = _categories(f["need_area_code"] for f in frames)
@@ -111,6 +137,8 @@ class _Result:
     precision: npt.NDArray[np.int8]
     territory: IntArray
     need_area: IntArray
+    share: npt.NDArray[np.float64]
+    from_address: npt.NDArray[np.bool_]
     error: npt.NDArray[np.object_]
 
     @classmethod
@@ -121,11 +149,28 @@ class _Result:
             precision=np.full(n, NONE, dtype=np.int8),
             territory=np.full(n, NONE, dtype=np.int32),
             need_area=np.full(n, NONE, dtype=np.int32),
+            share=np.full(n, np.nan),
+            from_address=np.zeros(n, dtype=bool),
             error=np.full(n, "", dtype=object),
         )
 
+    def place(
+        self,
+        rows: npt.NDArray[np.intp],
+        table: PlaceTable,
+        at: npt.NDArray[np.intp],
+        precision: int,
+    ) -> None:
+        """Put ``rows`` where rows ``at`` of ``table`` are."""
+        self.lat[rows] = table.lat[at]
+        self.lon[rows] = table.lon[at]
+        self.precision[rows] = precision
+        self.territory[rows] = table.territory[at]
+        self.need_area[rows] = table.need_area[at]
+        self.share[rows] = table.share[at]
+
     def unplace(self, rows: npt.NDArray[np.bool_]) -> None:
-        self.lat[rows] = self.lon[rows] = np.nan
+        self.lat[rows] = self.lon[rows] = self.share[rows] = np.nan
         self.precision[rows] = self.territory[rows] = self.need_area[rows] = NONE
 
 
@@ -142,13 +187,31 @@ class Geocoder:
         postcode: pd.Series | None = None,
         lat: pd.Series | None = None,
         lon: pd.Series | None = None,
+        address: pd.Series | None = None,
     ) -> pd.DataFrame:
-        """One row per input row, in order, with :data:`COLUMNS`.
+        """Place every row: by its coordinates where given, else by its postcode.
 
-        Where a row has coordinates (lat or lon not empty) they are used and checked;
-        otherwise its postcode is; ``postcode`` is the normalised postcode either way.
-        ``territory_code``, ``need_area_code`` and ``precision``
-        are categoricals; ``error`` says why a row could not be placed (empty if placed).
+        Parameters
+        ----------
+        postcode
+            Postcodes as written (case and spaces are forgiven).
+        lat, lon
+            Coordinates in degrees (WGS84), as text or numbers; a row with either is placed
+            by them, and checked (numbers, inside the UK, inside a territory).
+        address
+            Addresses: where a row's postcode is empty, impossible or unknown, a postcode at
+            the end of its address is used instead (see :func:`geo.postcodes.in_address`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input row, in order, with :data:`COLUMNS`: ``postcode`` (the
+            normalised postcode used), ``lat``/``lon`` (degrees), ``precision``,
+            ``territory_code`` and ``need_area_code`` (categoricals), ``territory_share``
+            (0-1: the share of the sector's or district's postcodes in that territory, 1
+            for a postcode or coordinates), ``ambiguous`` (nullable boolean: the area
+            straddles territories), ``postcode_from_address`` and ``error`` (why a row
+            could not be placed; empty if placed).
         """
         given = [s for s in (postcode, lat, lon) if s is not None]
         if not given:
@@ -167,51 +230,59 @@ class Geocoder:
                 )
         normalised = pd.Series("", index=range(n), dtype=str)
         if postcode is not None:
-            normalised = self._by_postcode(result, postcode, ~by_coordinates)
+            normalised = self._by_postcode(result, postcode, ~by_coordinates, address)
         else:
             result.error[~by_coordinates] = "no postcode or coordinates"
+        ambiguous = pd.array(result.share < AMBIGUOUS_BELOW, dtype="boolean")
+        ambiguous[result.precision == NONE] = pd.NA
         return pd.DataFrame(
             {
-                "postcode": normalised.reset_index(drop=True),
+                "postcode": normalised,
                 "lat": result.lat,
                 "lon": result.lon,
                 "precision": pd.Categorical.from_codes(result.precision, PRECISIONS),
                 "territory_code": pd.Categorical.from_codes(result.territory, territory_codes),
                 "need_area_code": pd.Categorical.from_codes(result.need_area, need_area_codes),
+                "territory_share": result.share,
+                "ambiguous": ambiguous,
+                "postcode_from_address": result.from_address,
                 "error": result.error,
             }
         )
 
     def _by_postcode(
-        self, result: _Result, raw: pd.Series, rows: npt.NDArray[np.bool_]
+        self,
+        result: _Result,
+        raw: pd.Series,
+        rows: npt.NDArray[np.bool_],
+        address: pd.Series | None,
     ) -> pd.Series:
+        """Place ``rows`` by postcode (else by the one ending their address); the
+        normalised postcode used for every row."""
         parsed = postcodes.parse(raw.reset_index(drop=True))
+        normalised = parsed.postcode
+        text: npt.NDArray[np.object_] = parsed.postcode.to_numpy(dtype=object)
         rule_error = parsed.error.to_numpy(dtype=object)
-        well_formed = rule_error == ""
-        todo = rows.copy()
-        for precision, table, key in (
-            (0, self.gazetteer.units, parsed.unit_key),
-            (1, self.gazetteer.sectors, parsed.sector_key),
-            (2, self.gazetteer.districts, parsed.district_key),
-        ):
-            candidates = np.flatnonzero(todo if precision == 0 else todo & well_formed)
-            found = table.find(key[candidates])
-            # A postcode the format rules reject is used only if the gazetteer knows it.
-            hit, rows_found = candidates[found >= 0], found[found >= 0]
-            result.lat[hit] = table.lat[rows_found]
-            result.lon[hit] = table.lon[rows_found]
-            result.precision[hit] = precision
-            result.territory[hit] = table.territory[rows_found]
-            result.need_area[hit] = table.need_area[rows_found]
-            todo[hit] = False
+        at = np.flatnonzero(rows)
+        todo = np.zeros(len(text), dtype=bool)
+        todo[at] = self._look_up(result, parsed.take(at), at)
+        if address is not None and todo.any():
+            retry = np.flatnonzero(todo)
+            found = postcodes.in_address(address.iloc[retry]).to_numpy(dtype=object)
+            retry, found = retry[found != ""], found[found != ""]
+            unplaced = self._look_up(result, postcodes.parse(list(found)), retry)
+            rescued = retry[~unplaced]
+            text[rescued] = normalised.iloc[rescued] = found[~unplaced]
+            result.from_address[rescued] = True
+            todo[rescued] = False
 
-        text = parsed.postcode.to_numpy(dtype=object)
         outside = np.flatnonzero(rows & (result.precision != NONE) & (result.territory == NONE))
         for row in outside:
             result.error[row] = f"postcode {text[row]} is {_outside_territories(text[row])}"
         result.unplace(np.isin(np.arange(len(text)), outside))
-        result.error[todo & ~well_formed] = rule_error[todo & ~well_formed]
-        for row in np.flatnonzero(todo & well_formed):
+        broken = todo & (rule_error != "")
+        result.error[broken] = rule_error[broken]
+        for row in np.flatnonzero(todo & ~broken):
             place = CROWN_DEPENDENCIES.get(text[row][:2])
             result.error[row] = (
                 f"postcode {text[row]} is in {place}, outside the 45 UK territories"
@@ -221,7 +292,29 @@ class Geocoder:
                 if " " in text[row]
                 else f"unknown postcode district {text[row]}"
             )
-        return parsed.postcode
+        return normalised
+
+    def _look_up(
+        self, result: _Result, parsed: postcodes.Postcodes, rows: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.bool_]:
+        """Place ``rows`` of the result at ``parsed`` (one postcode per row, in order) by
+        unit, else sector, else district; whether each is still unplaced.
+
+        A postcode the format rules reject is looked up exactly (the gazetteer knows
+        historic ones); by its sector and district only if ``area_lookup`` allows.
+        """
+        todo = np.ones(len(rows), dtype=bool)
+        for precision, table, key in (
+            (0, self.gazetteer.units, parsed.unit_key),
+            (1, self.gazetteer.sectors, parsed.sector_key),
+            (2, self.gazetteer.districts, parsed.district_key),
+        ):
+            candidates = np.flatnonzero(todo if precision == 0 else todo & parsed.area_lookup)
+            found = table.find(key[candidates])
+            hit = found >= 0
+            result.place(rows[candidates[hit]], table, found[hit], precision)
+            todo[candidates[hit]] = False
+        return todo
 
     def _by_coordinates(
         self,
@@ -244,6 +337,7 @@ class Geocoder:
             pd.Series(lon.to_numpy()[index[placed]]), errors="coerce"
         ).to_numpy(dtype=float)
         result.precision[index[placed]] = PRECISIONS.index("coordinates")
+        result.share[index[placed]] = 1.0
         result.territory[index] = _codes_of(located["territory_code"], territory_codes)
         result.need_area[index] = _codes_of(located["need_area_code"], need_area_codes)
         result.error[index] = located["error"].to_numpy(dtype=object)
@@ -277,6 +371,11 @@ def _place_table(
 ) -> PlaceTable:
     key = postcodes.keys(frame["name"])
     order = np.argsort(key, kind="stable")
+    share = (
+        pd.to_numeric(frame["territory_share"], errors="coerce").fillna(1.0).to_numpy(float)
+        if "territory_share" in frame
+        else np.ones(len(frame))
+    )
     return PlaceTable(
         key=key[order],
         lon=frame["lon"].to_numpy(dtype=float)[order],
@@ -287,6 +386,7 @@ def _place_table(
         need_area=pd.Index(need_area_codes)
         .get_indexer(frame["need_area_code"])[order]
         .astype(np.int32),
+        share=share[order],
     )
 
 

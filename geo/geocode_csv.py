@@ -1,13 +1,15 @@
 """Geocode a CSV file end to end, fast: Arrow reads and writes, the geocoder places.
 
-Every input row appears in the output, in order, with its columns untouched and ``lat``,
-``lon``, ``precision``, ``territory_code``, ``need_area_code`` and ``error`` added (input
-columns of those names are replaced).
+Every input row appears in the output, in order, with its columns untouched and the
+geocoder's columns added (:data:`OUTPUT_COLUMNS`). An input column is never overwritten: an
+added column whose name the input already has takes a suffix (``lat_geocoded``), and if
+that name is taken too the file is refused (:func:`output_names`).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -15,9 +17,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo.errors import DataFileError
-from geo.geocode import Geocoder
+from geo.geocode import COLUMNS, Geocoder
 
-OUTPUT_COLUMNS = ["lat", "lon", "precision", "territory_code", "need_area_code", "error"]
+# The geocoder's columns but the postcode (the input has its own).
+OUTPUT_COLUMNS = [name for name in COLUMNS if name != "postcode"]
+SUFFIX = "_geocoded"
 
 
 def read_texts(path: Path, encoding: str = "utf-8") -> pa.Table:
@@ -62,6 +66,38 @@ def _header(path: Path, encoding: str) -> list[str]:
     return next(csv.reader([first]), [])
 
 
+def output_names(
+    existing: Sequence[str], added: Sequence[str], suffix: str, path: object
+) -> dict[str, str]:
+    """The name each added column takes in the output: its own, or with ``suffix`` where
+    the input already has a column of that name, so no input column is overwritten.
+
+    Raises a :class:`DataFileError` naming the columns when even the suffixed name is
+    taken (or ``suffix`` is empty), and saying how to choose another suffix.
+    """
+    taken = set(existing)
+    names = {name: f"{name}{suffix}" if name in taken else name for name in added}
+    clashes = [names[name] for name in added if names[name] in taken]
+    if clashes:
+        raise DataFileError(
+            path,
+            f"already has column(s) {', '.join(clashes)}, which the output would overwrite; "
+            "choose a suffix for the added columns with --suffix (e.g. --suffix _new)",
+        )
+    return names
+
+
+def renamed(names: dict[str, str]) -> str:
+    """A sentence naming the added columns :func:`output_names` renamed (empty if none)."""
+    moved = {old: new for old, new in names.items() if old != new}
+    if not moved:
+        return ""
+    return (
+        f"Column(s) {', '.join(moved)} already in the file are kept as they were; "
+        f"the added ones are {', '.join(moved.values())}."
+    )
+
+
 def geocode_table(
     table: pa.Table,
     geocoder: Geocoder,
@@ -69,8 +105,38 @@ def geocode_table(
     lat_column: str = "lat",
     lon_column: str = "lon",
     path: object = "input",
+    *,
+    address_column: str | None = "address",
+    suffix: str = SUFFIX,
 ) -> pa.Table:
-    """The input table with the geocoder's columns added (postcode, or lat/lon, or both)."""
+    """The input table with the geocoder's columns added.
+
+    Parameters
+    ----------
+    table
+        Text columns, one row per record.
+    geocoder
+        Places the rows (its gazetteer must hold the postcodes they need).
+    postcode_column, lat_column, lon_column
+        Where the postcode and the coordinates (degrees, WGS84) are; a row with
+        coordinates is placed by them, else by its postcode.
+    path
+        What to call the input in errors.
+    address_column
+        Used where present: a row whose postcode is empty, impossible or unknown takes the
+        postcode at the end of its address (shown in ``postcode_from_address``).
+    suffix
+        Added to the name of an output column the input already has (:func:`output_names`).
+
+    Returns
+    -------
+    pyarrow.Table
+        The input columns, then :data:`OUTPUT_COLUMNS` (renamed where they clash):
+        ``lat``/``lon`` in degrees, ``territory_share`` 0-1, ``ambiguous`` true where the
+        sector or district placing the row straddles territories, ``postcode_from_address``
+        the postcode taken from the address (empty if none was), ``error`` why a row could
+        not be placed (empty if placed).
+    """
     names = table.schema.names
     has_postcode = postcode_column is not None and postcode_column in names
     has_coordinates = lat_column in names and lon_column in names
@@ -80,25 +146,28 @@ def geocode_table(
             f"needs a {postcode_column!r} column, or {lat_column!r} and {lon_column!r}; found "
             f"{', '.join(names)} (use --postcode-column or --lat-column/--lon-column)",
         )
+    renamed = output_names(names, OUTPUT_COLUMNS, suffix, path)
 
-    def column(name: str) -> pd.Series:
-        return table.column(name).to_pandas()
+    def column(name: str | None) -> pd.Series | None:
+        return table.column(name).to_pandas() if name is not None and name in names else None
 
     placed = geocoder.geocode(
-        column(postcode_column) if has_postcode else None,  # type: ignore[arg-type]
+        column(postcode_column),
         column(lat_column) if has_coordinates else None,
         column(lon_column) if has_coordinates else None,
+        column(address_column) if has_postcode else None,
     )
-    out = table.drop_columns([c for c in OUTPUT_COLUMNS if c in names])
+    placed["postcode_from_address"] = placed["postcode"].where(placed["postcode_from_address"], "")
+    out = table
     for name in OUTPUT_COLUMNS:
         values = placed[name]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            array = pa.array(values.astype(object), type=pa.string(), from_pandas=True)
-        elif name == "error":
-            array = pa.array(values.to_numpy(dtype=object), type=pa.string())
-        else:
+        if name in ("lat", "lon", "territory_share"):
             array = pa.array(values.to_numpy(), type=pa.float64(), from_pandas=True)
-        out = out.append_column(name, array)
+        elif name == "ambiguous":
+            array = pa.array(values, type=pa.bool_(), from_pandas=True)
+        else:  # text and categoricals; missing values stay empty
+            array = pa.array(values.astype(object), type=pa.string(), from_pandas=True)
+        out = out.append_column(renamed[name], array)
     return out
 
 

@@ -56,6 +56,18 @@ def domain_metadata() -> MetaData:
     return metadata
 
 
+def append_only() -> dict[str, bool]:
+    """``Table.info`` of a table whose rows are never changed or removed (an audit trail):
+    its triggers refuse UPDATE, DELETE and TRUNCATE, and the app's role may only INSERT
+    and SELECT (:mod:`geo.roles`)."""
+    return {"append_only": True}
+
+
+def append_only_tables(schema: MetaData) -> list[str]:
+    """The names of the append-only tables declared on ``schema``."""
+    return sorted(name for name, table in schema.tables.items() if table.info.get("append_only"))
+
+
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """SQL condition ``column IN ('a', 'b', ...)`` for a CHECK constraint."""
     quoted = ", ".join(f"'{v}'" for v in values)

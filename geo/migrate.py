@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from geo.db import make_engine
 from geo.settings import normalise_database_url
@@ -63,6 +64,14 @@ def revision(url: str, message: str, versions: Path | None = None) -> Path:
     if script is None or isinstance(script, list):
         raise RuntimeError("Alembic wrote no single revision")
     return Path(script.path)
+
+
+def head() -> str:
+    """The newest revision the migrations define (what ``upgrade`` reaches by default)."""
+    revision = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if revision is None:
+        raise RuntimeError(f"no migrations under {MIGRATIONS}")
+    return revision
 
 
 def current(url: str) -> str | None:

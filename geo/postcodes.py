@@ -9,6 +9,10 @@ that fail. The format rules are Royal Mail's:
   one of ABCDEFGHJKPSTUW and a fourth-position letter one of ABEHMNPRVWXY;
 * inward code: a digit and two letters, never C, I, K, M, O or V;
 * ``GIR 0AA`` is the one historic exception.
+
+Districts retired since (``W1V``, ``NPT``) break the outward rules but not the inward ones;
+the gazetteer, which still holds their postcodes, is left to judge them. A postcode missing
+from a form is often still at the end of the address: :func:`in_address` finds it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ OUTWARD = (
 INWARD = r"[0-9][ABD-HJLNP-UW-Z]{2}"
 COMPACT = re.compile(rf"^(?:GIR0AA|{OUTWARD}{INWARD})$")
 EXAMPLE = "e.g. SW1A 1AA"
+EMPTY = "postcode is empty"
+# A postcode closing an address, before any country name and punctuation (upper case).
+_COUNTRIES = (
+    r"UNITED\s+KINGDOM|GREAT\s+BRITAIN|GB|UK|U\.K\.|ENGLAND|SCOTLAND|WALES|NORTHERN\s+IRELAND"
+)
+_IN_ADDRESS = re.compile(
+    rf"(?<![A-Z0-9])(?P<outward>[A-Z]{{1,2}}[0-9][A-Z0-9]?)\s*(?P<inward>[0-9][A-Z]{{2}})"
+    rf"(?:[\s,.;:]+(?:{_COUNTRIES}))*[\s,.;:]*$"
+)
 
 _KEY_DIGITS = np.zeros(256, dtype=np.uint8)
 _KEY_DIGITS[np.frombuffer(b"0123456789", np.uint8)] = np.arange(1, 11)
@@ -44,6 +57,9 @@ class Postcodes:
     ``W1V 1AA``) can still be found in the gazetteer. ``error`` is why the text breaks the
     current format rules (empty where it does not). The keys are :func:`keys` of the
     postcode, its sector and its district (-1 where there is no postcode shape).
+    ``area_lookup`` is where its sector and district may stand in for an unknown postcode:
+    it breaks no rule, or only the outward-code patterns (a retired district such as
+    ``W1V``, which the gazetteer judges), never the inward code's (``SW1A 1AC``: a typo).
     """
 
     postcode: pd.Series
@@ -51,6 +67,18 @@ class Postcodes:
     unit_key: npt.NDArray[np.int64]
     sector_key: npt.NDArray[np.int64]
     district_key: npt.NDArray[np.int64]
+    area_lookup: npt.NDArray[np.bool_]
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Postcodes:
+        """These postcodes at positions ``rows`` (numbered from 0), in that order."""
+        return Postcodes(
+            postcode=self.postcode.iloc[rows],
+            error=self.error.iloc[rows],
+            unit_key=self.unit_key[rows],
+            sector_key=self.sector_key[rows],
+            district_key=self.district_key[rows],
+            area_lookup=self.area_lookup[rows],
+        )
 
 
 def parse(raw: pd.Series | pa.Array | list[object]) -> Postcodes:
@@ -82,18 +110,40 @@ def parse(raw: pd.Series | pa.Array | list[object]) -> Postcodes:
 
     valid = pc.match_substring_regex(compact, COMPACT.pattern).to_numpy(zero_copy_only=False)
     valid |= district_only
+    inward_ok = pc.match_substring_regex(compact, f"{INWARD}$").to_numpy(zero_copy_only=False)
     invalid = np.flatnonzero(~valid)
     error = np.full(len(valid), "", dtype=object)
+    empty = np.flatnonzero(~valid & (pc.utf8_length(compact).to_numpy(zero_copy_only=False) == 0))
+    error[empty] = EMPTY
+    invalid = np.setdiff1d(invalid, empty, assume_unique=True)
     if invalid.size:
         originals = pc.take(text, pa.array(invalid)).to_pylist()
         error[invalid] = [reason(value) for value in originals]
     return Postcodes(
-        postcode=pd.Series(spaced.to_pandas(), index=index, dtype=str),
+        postcode=pd.Series(spaced, index=index, dtype=str),
         error=pd.Series(error, index=index, dtype=str),
         unit_key=unit,
         sector_key=sector,
         district_key=district,
+        area_lookup=valid | (shaped_np & inward_ok),
     )
+
+
+def in_address(address: pd.Series) -> pd.Series:
+    """The postcode at the end of each address, normalised (empty where there is none).
+
+    Trailing punctuation and country names (``GB``, ``United Kingdom``, ``England``...)
+    are skipped; the postcode must be whole (``CO10 2XG``, or ``CO102XG``), stand apart
+    from the word before it and have a possible inward code (a retired outward code such
+    as ``W1V`` is kept for the gazetteer to judge). A district alone is not a postcode.
+    The index of ``address`` is kept.
+    """
+    upper = address.astype(object).where(address.notna(), "").astype(str).str.upper()
+    found = upper.str.extract(_IN_ADDRESS, expand=True).fillna("")
+    candidate = found["outward"] + " " + found["inward"]
+    parsed = parse(candidate.where(found["outward"] != "", ""))
+    usable = pd.Series(parsed.area_lookup, index=address.index) & (found["outward"] != "")
+    return parsed.postcode.where(usable, "")
 
 
 def normalise_one(raw: str) -> str:
@@ -108,7 +158,7 @@ def reason(raw: str) -> str:
     """Why ``raw`` cannot be a UK postcode (empty string when it can)."""
     compact = re.sub(r"\s+", "", str(raw)).upper()
     if not compact:
-        return "postcode is empty"
+        return EMPTY
     odd = sorted({c for c in compact if not c.isascii() or not c.isalnum()})
     if odd:
         return f"postcode {raw.strip()!r} contains {' '.join(odd)!r}: only letters and digits"

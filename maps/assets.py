@@ -1,6 +1,8 @@
-"""The map libraries (Leaflet, Leaflet.markercluster and jQuery), fetched once from the npm
-registry with pooch (pinned versions, checked hashes) and served by the app itself, so the
-pages draw without reaching any CDN; exported map files inline them instead.
+"""The browser libraries the app serves: Leaflet, Leaflet.markercluster and jQuery for the
+maps, Swagger UI for the API reference at /docs. Each is fetched once from the npm registry
+with pooch (pinned versions, checked hashes) and served by the app itself, so no page reaches
+a CDN (and the Content-Security-Policy can allow scripts from the app alone); exported map
+files inline them instead.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class Library:
     sha256: str
     js: tuple[str, ...]
     css: tuple[str, ...]
+    extra: tuple[str, ...] = ()  # other files the pages load (images, icons)
+    root: str = "dist"  # the folder of the npm package that holds the files
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (*self.js, *self.css, *self.extra)
 
     @property
     def url(self) -> str:
@@ -39,6 +47,7 @@ LEAFLET = Library(
     "84c65a256e50657896f54c33bd857b6849ebe94c817803be818bf32a3dde0b77",
     js=("leaflet.js",),
     css=("leaflet.css",),
+    extra=("images/layers.png", "images/layers-2x.png"),
 )
 MARKERCLUSTER = Library(
     "leaflet.markercluster",
@@ -55,54 +64,70 @@ JQUERY = Library(
     js=("jquery.min.js",),
     css=(),
 )
-LIBRARIES = (LEAFLET, MARKERCLUSTER, JQUERY)
+# The API reference (/docs), drawn by the app's own copy of Swagger UI.
+SWAGGER_UI = Library(
+    "swagger-ui-dist",
+    "5.35.0",
+    "1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6",
+    js=("swagger-ui-bundle.js",),
+    css=("swagger-ui.css",),
+    extra=("favicon-32x32.png",),
+    root="",
+)
+LIBRARIES = (LEAFLET, MARKERCLUSTER, JQUERY, SWAGGER_UI)
 
 
-def ensure(vendor_dir: Path = VENDOR_DIR) -> Path:
-    """Download and unpack the libraries if missing (hash-checked); returns the folder
-    whose ``<name>-<version>/`` subfolders hold each library's ``dist`` files."""
-    for library in LIBRARIES:
+def ensure(libraries: tuple[Library, ...] = LIBRARIES, vendor_dir: Path = VENDOR_DIR) -> Path:
+    """Download and unpack ``libraries`` if missing (hash-checked); returns the folder
+    whose ``<name>-<version>/`` subfolders hold each library's files."""
+    for library in libraries:
         target = vendor_dir / library.folder
-        if (target / library.js[0]).exists():
+        if all((target / f).exists() for f in library.files):
             continue
+        unpacked = "/".join(part for part in ("package", library.root) if part)
         pooch.retrieve(
             library.url,
             known_hash=f"sha256:{library.sha256}",
             fname=f"{library.folder}.tgz",
             path=vendor_dir / "downloads",
             processor=pooch.Untar(
-                members=[f"package/dist/{f}" for f in (*library.js, *library.css)]
-                + (
-                    ["package/dist/images/layers.png", "package/dist/images/layers-2x.png"]
-                    if library is LEAFLET
-                    else []
-                ),
+                members=[f"{unpacked}/{f}" for f in library.files],
                 extract_dir=str(target.resolve()),
             ),
             progressbar=False,
         )
-        for path in (target / "package" / "dist").rglob("*"):
+        for path in (target / unpacked).rglob("*"):
             if path.is_file():
-                destination = target / path.relative_to(target / "package" / "dist")
+                destination = target / path.relative_to(target / unpacked)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 path.replace(destination)
     return vendor_dir
+
+
+def served_url(library: Library, file: str, base_url: str = STATIC_URL) -> str:
+    """Where the app serves one of ``library``'s files."""
+    return f"{base_url}/{library.folder}/{file}"
 
 
 def links(
     library: Library, base_url: str = STATIC_URL
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(js, css) links to a library served under ``base_url``, as folium lists them."""
-    root = f"{base_url}/{library.folder}"
     return (
-        [(f"{library.name}_{n}", f"{root}/{f}") for n, f in enumerate(library.js)],
-        [(f"{library.name}_css_{n}", f"{root}/{f}") for n, f in enumerate(library.css)],
+        [
+            (f"{library.name}_{n}", served_url(library, f, base_url))
+            for n, f in enumerate(library.js)
+        ],
+        [
+            (f"{library.name}_css_{n}", served_url(library, f, base_url))
+            for n, f in enumerate(library.css)
+        ],
     )
 
 
 def inline(library: Library, vendor_dir: Path = VENDOR_DIR) -> tuple[str, str]:
     """The library's JS and CSS as text, for a self-contained exported file."""
-    folder = ensure(vendor_dir) / library.folder
+    folder = ensure((library,), vendor_dir) / library.folder
     js = "\n".join((folder / f).read_text(encoding="utf-8") for f in library.js)
     css = "\n".join((folder / f).read_text(encoding="utf-8") for f in library.css)
     return js, css

@@ -4,14 +4,24 @@ Every map carries a layer control, a legend, a scale bar and the Open Government
 attribution. National maps draw simplified territory outlines and hexagons, never the
 ~42,000 need-area shapes (a folium choropleth of those is a 270 MB page). Safeguarded
 activities appear only as the H3 cell around them, with no name and no point.
+
+Names come from providers, suppliers and imported files, so every text a map shows passes
+through :func:`safe_text` first, and a page carries no inline style attribute: its inline
+scripts and style elements are listed by hash (:class:`MapPage`) for a strict
+Content-Security-Policy.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import hashlib
 import json
+import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import branca.colormap as cm
 import folium
@@ -19,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element
+from branca.element import Element, Figure
 from folium.plugins import MarkerCluster
 
 from geo import hexes
@@ -43,6 +53,48 @@ THEME_COLOURS = dict(zip(LABELS, PALETTE, strict=False))
 UNTHEMED = "#444444"
 DEFAULT_TILES = "OpenStreetMap"
 GAP_SCALE = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
+# The maps' own look, as classes: a strict Content-Security-Policy allows no style attribute.
+STYLE = """<style>
+.di-attribution { position: fixed; bottom: 18px; right: 0; z-index: 1000; max-width: 60%;
+  background: rgba(255, 255, 255, .85); font: 11px sans-serif; padding: 2px 6px; }
+.di-legend { position: fixed; top: 80px; left: 10px; z-index: 1000; max-height: 60%;
+  overflow: auto; background: rgba(255, 255, 255, .9); padding: 6px 8px;
+  font: 12px sans-serif; border-radius: 4px; }
+.di-swatch { width: 12px; height: 12px; margin-right: 6px; vertical-align: -1px;
+  border: 1px solid #555; }
+.di-site { background: #fff; border: 2px solid #000; box-sizing: border-box; }
+@media (max-width: 480px) { .leaflet-control-layers, .di-legend { font-size: 11px; } }
+</style>"""
+
+# Every character that could end or change the context a name lands in on a map: HTML
+# elements and attributes (& < > " '), JavaScript strings and template literals (` $ \ and
+# line ends), and the Jinja templates folium compiles its own output with ({ }).
+_CHARACTER_REFERENCES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}  # as html.escape
+    | {c: f"&#{ord(c)};" for c in "`${}\\\n\r\u2028\u2029"}
+)
+
+
+def safe_text(value: object) -> str:
+    """``value`` as text for a map, safe in every context folium puts it in.
+
+    Folium places tooltip and popup text in HTML, inside JavaScript template literals,
+    and compiles its output as Jinja templates; a name such as ``X ${alert(1)}``, one
+    with a backtick, ``</script>`` or ``{{ … }}`` would otherwise run in the browser or
+    on the server. Each character that could end or change any of those contexts becomes
+    a numeric character reference, which the browser shows as the character itself.
+
+    Parameters
+    ----------
+    value : object
+        Any value; it is shown as ``str(value)``.
+
+    Returns
+    -------
+    str
+        HTML text with no markup, quote, backtick, ``$``, brace, backslash or line end.
+    """
+    return str(value).translate(_CHARACTER_REFERENCES)
 
 
 def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | None) -> folium.Map:
@@ -60,14 +112,13 @@ def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | No
     if tiles:
         folium.TileLayer(tiles, name=tiles, control=False).add_to(fmap)
     use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-        Element(
-            '<div class="di-attribution" style="position:fixed;bottom:18px;right:0;z-index:1000;'
-            "max-width:60%;background:rgba(255,255,255,.85);font:11px sans-serif;padding:2px 6px"
-            f'">{html.escape(SHORT)}</div>'
-        )
-    )
+    _figure(fmap).header.add_child(Element(STYLE), name="di_style")
+    _figure(fmap).html.add_child(Element(f'<div class="di-attribution">{safe_text(SHORT)}</div>'))
     return fmap
+
+
+def _figure(fmap: folium.Map) -> Figure:
+    return cast(Figure, fmap.get_root())
 
 
 def use_assets(
@@ -83,7 +134,7 @@ def use_assets(
             element.default_css += css_links
             continue
         js, css = assets.inline(library)
-        header = fmap.get_root().header  # type: ignore[attr-defined]
+        header = _figure(fmap).header
         header.add_child(Element(f"<style>{css}</style>"), name=f"{library.name}_css_inline")
         header.add_child(Element(f"<script>{js}</script>"), name=f"{library.name}_js_inline")
 
@@ -91,17 +142,16 @@ def use_assets(
 def _legend(
     fmap: folium.Map, title: str, entries: Iterable[tuple[str, str]], *, open_: bool = True
 ) -> None:
+    # SVG swatches: a fill attribute is not a style, so the policy need not allow one.
     rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
-        f'margin-right:6px;border:1px solid #555"></span>{html.escape(label)}</div>'
+        '<div><svg class="di-swatch" viewBox="0 0 12 12" aria-hidden="true">'
+        f'<rect width="12" height="12" fill="{safe_text(colour)}"/></svg>{safe_text(label)}</div>'
         for colour, label in entries
     )
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+    _figure(fmap).html.add_child(
         Element(
-            '<details class="di-legend" style="position:fixed;top:80px;left:10px;z-index:1000;'
-            "background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;"
-            f'border-radius:4px;max-height:60%;overflow:auto"{" open" if open_ else ""}>'
-            f"<summary><b>{html.escape(title)}</b></summary>{rows}</details>"
+            f'<details class="di-legend"{" open" if open_ else ""}>'
+            f"<summary><b>{safe_text(title)}</b></summary>{rows}</details>"
         )
     )
 
@@ -143,6 +193,7 @@ def uk_map(
     }
     fields, aliases = list(tooltip), list(tooltip.values())
     frame = data[["code", *fields, "geometry"]].copy()
+    frame["name"] = frame["name"].map(safe_text, na_action="ignore")  # tooltips: HTML
     # ~10 m of precision is plenty at national zoom, and halves the page.
     frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")
     frame[fields[1:4]] = frame[fields[1:4]].astype(float).round(3)
@@ -230,14 +281,17 @@ def need_hexagons(areas: pd.DataFrame, resolution: int = NEED_RESOLUTION) -> pd.
 
 
 def _square(location: tuple[float, float], size: int, tooltip: str) -> folium.Marker:
-    """A supplier site: a white square (a plain Leaflet DivIcon, no plugin needed)."""
+    """A supplier site: a white square (a plain Leaflet DivIcon, no plugin needed), with
+    ``tooltip`` as plain text."""
     icon = folium.DivIcon(
-        html=f'<div style="width:{size}px;height:{size}px;background:#fff;border:2px solid #000">'
-        "</div>",
-        icon_size=(size, size),
-        icon_anchor=(size // 2, size // 2),
+        icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="di-site"
     )
-    return folium.Marker(location=location, icon=icon, tooltip=tooltip)
+    return folium.Marker(location=location, icon=icon, tooltip=safe_text(tooltip))
+
+
+def _popup(*lines: str) -> folium.Popup:
+    """A popup of already escaped lines (no style attribute, unlike folium's own HTML)."""
+    return folium.Popup(Element(f"<div>{'<br>'.join(lines)}</div>"), max_width=320)
 
 
 def _themes(value: Any) -> list[str]:
@@ -254,20 +308,18 @@ def _money(value: Any) -> str:
     return "not known" if value is None or pd.isna(value) else f"£{float(value):,.0f}"
 
 
-def _popup(row: pd.Series) -> str:
+def _activity_popup(row: pd.Series) -> folium.Popup:
     themes = ", ".join(LABELS.get(t, t) for t in _themes(row["themes"]))
     status = (
-        "at risk, closing " + str(row["closing_date"])
-        if row["status"] == "at_risk"
-        else row["status"]
+        f"at risk, closing {row['closing_date']}" if row["status"] == "at_risk" else row["status"]
     )
-    backed = "yes" if row.get("backed") else "no"
-    provider = html.escape(str(row.get("provider_name") or ""))
-    return (
-        f"<b>{html.escape(str(row['name']))}</b><br>{provider}"
-        f"<br>Themes: {html.escape(themes or 'not classified')}"
-        f"<br>Status: {html.escape(str(status))}"
-        f"<br>Funding gap: {_money(row.get('funding_gap'))}<br>Backed by an awarded SPO: {backed}"
+    return _popup(
+        f"<b>{safe_text(row['name'])}</b>",
+        safe_text(row.get("provider_name") or ""),
+        f"Themes: {safe_text(themes or 'not classified')}",
+        f"Status: {safe_text(status)}",
+        f"Funding gap: {safe_text(_money(row.get('funding_gap')))}",
+        f"Backed by an awarded SPO: {'yes' if row.get('backed') else 'no'}",
     )
 
 
@@ -284,8 +336,8 @@ def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> 
             fill=True,
             fill_opacity=0.85,
             weight=2 if row["status"] == "at_risk" else 1,
-            popup=folium.Popup(_popup(row), max_width=320),
-            tooltip=str(row["name"]),
+            popup=_activity_popup(row),
+            tooltip=safe_text(row["name"]),
         ).add_to(cluster)
     cluster.add_to(fmap)
     if safe.any():
@@ -299,9 +351,11 @@ def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> 
                 color="#6a3d9a",
                 fill=True,
                 fill_opacity=0.3,
-                tooltip=f"{count} safeguarded service(s) in this area: exact places withheld"
-                if count >= SMALL_COUNT
-                else "Safeguarded service(s) in this area: exact places withheld",
+                tooltip=safe_text(
+                    f"{count} safeguarded service(s) in this area: exact places withheld"
+                    if count >= SMALL_COUNT
+                    else "Safeguarded service(s) in this area: exact places withheld"
+                ),
             ).add_to(group)
         group.add_to(fmap)
 
@@ -387,7 +441,7 @@ def add_links(fmap: folium.Map, links: pd.DataFrame) -> None:
             color="#2c7fb8",
             weight=3,
             opacity=0.8,
-            tooltip=f"{link['supplier']} → {name}: £{link['value_gbp']:,.0f} committed",
+            tooltip=safe_text(f"{link['supplier']} → {name}: £{link['value_gbp']:,.0f} committed"),
         ).add_to(group)
     group.add_to(fmap)
 
@@ -411,11 +465,8 @@ def finder_map(
             color=_theme_colour(row.themes),
             fill=True,
             fill_opacity=0.9,
-            tooltip=f"#{rank} {row.name} (score {row.total:.2f})",
-            popup=folium.Popup(
-                f"<b>#{rank} {html.escape(str(row.name))}</b><br>{html.escape(str(row.reason))}",
-                max_width=320,
-            ),
+            tooltip=safe_text(f"#{rank} {row.name} (score {row.total:.2f})"),
+            popup=_popup(f"<b>{safe_text(f'#{rank} {row.name}')}</b>", safe_text(row.reason)),
         ).add_to(group)
     group.add_to(fmap)
     _legend(
@@ -427,6 +478,109 @@ def finder_map(
     return fmap
 
 
+@dataclass(frozen=True)
+class MapPage:
+    """A map as one HTML document, with the Content-Security-Policy sources its inline
+    scripts and style elements need (``'sha256-…'``, one per distinct element)."""
+
+    html: str
+    scripts: tuple[str, ...]
+    styles: tuple[str, ...]
+
+
+DOCUMENT = """<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+{header}
+</head>
+<body>
+{body}
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+class _InlineBlocks(HTMLParser):
+    """The text of each inline ``<script>`` and ``<style>`` element of trusted markup."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.blocks: dict[str, list[str]] = {"script": [], "style": []}
+        self._open: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.blocks and "src" not in dict(attrs):
+            self._open, self._text = tag, []
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._open:
+            self.blocks[tag].append("".join(self._text))
+            self._open = None
+
+
+def _hash_source(block: str) -> str:
+    digest = hashlib.sha256(block.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def _lines(markup: str) -> str:
+    """Line ends as the browser reads them (it hashes what it has normalised)."""
+    return re.sub(r"\r\n?", "\n", markup)
+
+
+def page(fmap: folium.Map) -> MapPage:
+    """The map as a whole HTML document, and the hashes that let its own inline scripts
+    and styles run under a strict Content-Security-Policy.
+
+    The hashes are taken from what this module and folium generate (the head, which holds
+    no name, and the map's script), never from the finished page: markup that a name
+    smuggled in would match none of them.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        A map drawn by this module.
+
+    Returns
+    -------
+    MapPage
+        The document and the ``'sha256-…'`` sources of its inline scripts and styles.
+    """
+    fmap.render()  # fills the figure's head, body and script
+    figure = _figure(fmap)
+    header, script = _lines(figure.header.render()), _lines(figure.script.render())
+    inline = _InlineBlocks()
+    inline.feed(header)
+    inline.close()
+    scripts = [*inline.blocks["script"], script]
+    return MapPage(
+        html=DOCUMENT.format(header=header, body=figure.html.render(), script=script),
+        scripts=tuple(dict.fromkeys(map(_hash_source, scripts))),
+        styles=tuple(dict.fromkeys(map(_hash_source, inline.blocks["style"]))),
+    )
+
+
 def html_page(fmap: folium.Map) -> str:
-    """The map as a whole HTML document."""
-    return str(fmap.get_root().render())
+    """The map as a whole HTML document (see :func:`page`)."""
+    return page(fmap).html
+
+
+def tile_origin(tiles: str | None) -> str | None:
+    """The origin a base layer's tiles come from (``https://*.example.org`` when the
+    layer picks a subdomain), for a Content-Security-Policy; None for no base layer.
+
+    Parameters
+    ----------
+    tiles : str or None
+        A folium tile name such as "OpenStreetMap", a tile URL template, or None.
+    """
+    if not tiles:
+        return None
+    parts = urlsplit(str(folium.TileLayer(tiles).tiles))
+    return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"

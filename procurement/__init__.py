@@ -13,6 +13,10 @@ Modules, one job each:
 * :mod:`~procurement.visibility`: who may see an SPO (one rule for every read);
 * :mod:`~procurement.ledger`: an activity's gap promised only once;
 * :mod:`~procurement.audit`: the hash-chained audit trail;
+* :mod:`~procurement.anchor`: keyed checkpoints of each chain's head (HMAC, key outside
+  the database);
+* :mod:`~procurement.activity_changes`: changes to an activity's funding gap and
+  safeguarding, checked against the ledger and audited;
 * :mod:`~procurement.backing`: how many visible SPOs back each activity;
 * :mod:`~procurement.reporting`: the public register, KPIs and OCDS;
 * :mod:`~procurement.records`: the typed records all of these return;
@@ -23,6 +27,8 @@ uses its ``_private`` names.
 """
 
 __all__ = [
+    "activity_changes",
+    "anchor",
     "audit",
     "backing",
     "delivery",

@@ -11,11 +11,13 @@ from typing import cast
 
 from sqlalchemy import Connection, text
 
-from accounts.users import User, require_role
-from geo.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from accounts import permissions
+from accounts.permissions import Action, Target
+from accounts.users import User
+from geo.errors import ConflictError, InvalidInputError, NotFoundError
 from procurement import audit
-from procurement.lifecycle import change_state, commitment, locked, require_buyer, require_supplier
-from procurement.records import DeliveryState
+from procurement.lifecycle import authorise, change_state, commitment, locked
+from procurement.records import DeliveryState, SpoState
 from procurement.states import AWARDED, DELIVERING
 
 
@@ -31,9 +33,8 @@ def claim(
     note: str | None = None,
 ) -> int:
     """The supplier records what it delivered against a commitment; returns the claim id."""
-    require_role(user, ["supplier"], "claim delivery")
     spo = locked(conn, commitment(conn, commitment_id)["spo_id"], user)
-    require_supplier(user, spo["supplier_id"], "claim delivery")
+    authorise(conn, user, Action.CLAIM_DELIVERY, spo)
     if spo["status"] not in (AWARDED, DELIVERING):
         raise ConflictError(f"SPO {spo['id']} is {spo['status']}: delivery starts after award")
     amounts = {
@@ -89,22 +90,19 @@ def respond(
     conn: Connection, user: User, delivery_id: int, *, confirm: bool, note: str | None = None
 ) -> None:
     """The activity's provider confirms or disputes a claim (once)."""
-    require_role(user, ["provider"], "confirm or dispute delivery")
-    row = _delivery(conn, delivery_id)
-    if user.organisation_id != row["provider_id"]:
-        raise PermissionDeniedError("only the activity's own provider can confirm its delivery")
-    spo = locked(conn, row["spo_id"], user)
+    row, spo = _locked(conn, user, delivery_id)
+    permissions.require(user, Action.RESPOND_TO_DELIVERY, Target(provider_id=row["provider_id"]))
     if row["provider_status"] != "pending":
         raise ConflictError(f"delivery {delivery_id} was already {row['provider_status']}")
     if not confirm and len((note or "").strip()) < 10:
         raise InvalidInputError("a dispute needs a note saying what is wrong")
     status = "confirmed" if confirm else "disputed"
-    conn.execute(
-        text(
-            "UPDATE spo_delivery SET provider_status = :s, provider_by = :u, provider_note = :n"
-            " WHERE id = :id"
-        ),
-        {"s": status, "u": user.id, "n": note, "id": delivery_id},
+    _update(
+        conn,
+        delivery_id,
+        "provider_status = :s, provider_by = :u, provider_note = :n",
+        "provider_status = 'pending'",
+        {"s": status, "u": user.id, "n": note},
     )
     audit.append(
         conn,
@@ -118,10 +116,8 @@ def respond(
 
 def sign_off(conn: Connection, user: User, delivery_id: int) -> None:
     """The buyer signs off a delivery the provider confirmed."""
-    require_role(user, ["buyer_lead"], "sign off delivery")
-    row = _delivery(conn, delivery_id)
-    spo = locked(conn, row["spo_id"], user)
-    require_buyer(user, row["buyer_id"], "sign off its delivery")
+    row, spo = _locked(conn, user, delivery_id)
+    permissions.require(user, Action.SIGN_OFF_DELIVERY, Target(buyer_id=row["buyer_id"]))
     if row["provider_status"] != "confirmed":
         raise ConflictError(
             f"delivery {delivery_id} is {row['provider_status']}: the provider must confirm it "
@@ -129,16 +125,42 @@ def sign_off(conn: Connection, user: User, delivery_id: int) -> None:
         )
     if row["signed_off_by"] is not None:
         raise ConflictError(f"delivery {delivery_id} is already signed off")
-    conn.execute(
-        text("UPDATE spo_delivery SET signed_off_by = :u WHERE id = :id"),
-        {"u": user.id, "id": delivery_id},
+    _update(
+        conn,
+        delivery_id,
+        "signed_off_by = :u",
+        "provider_status = 'confirmed' AND signed_off_by IS NULL",
+        {"u": user.id},
     )
     audit.append(conn, spo["id"], user.id, "delivery signed off", payload={"delivery": delivery_id})
 
 
-def _delivery(conn: Connection, delivery_id: int) -> DeliveryState:
+def _locked(conn: Connection, user: User, delivery_id: int) -> tuple[DeliveryState, SpoState]:
+    """The delivery claim and its SPO, both locked for this transaction (the SPO first, as
+    every command on an SPO locks it, so two commands never wait on each other), the claim
+    read after the locks: a racing answer or sign-off has either committed or not begun."""
+    spo = locked(conn, _delivery(conn, delivery_id)["spo_id"], user)
+    return _delivery(conn, delivery_id, lock=True), spo
+
+
+def _update(
+    conn: Connection, delivery_id: int, assignments: str, expected: str, values: dict[str, object]
+) -> None:
+    """Set ``assignments`` on the claim only while it is still in the ``expected`` state
+    (SQL conditions), refusing (ConflictError) when it no longer is."""
+    changed = conn.execute(
+        text(f"UPDATE spo_delivery SET {assignments} WHERE id = :id AND {expected}"),
+        {**values, "id": delivery_id},
+    ).rowcount
+    if changed != 1:
+        raise ConflictError(
+            f"delivery {delivery_id} was changed by someone else meanwhile: reload it and try again"
+        )
+
+
+def _delivery(conn: Connection, delivery_id: int, *, lock: bool = False) -> DeliveryState:
     """The delivery claim with who may confirm it (the activity's provider) and sign it
-    off (the tender's buyer)."""
+    off (the tender's buyer); its row locked until the transaction ends with ``lock``."""
     row = (
         conn.execute(
             text(
@@ -149,6 +171,7 @@ def _delivery(conn: Connection, delivery_id: int) -> DeliveryState:
             JOIN activity a ON a.id = c.activity_id JOIN spo s ON s.id = c.spo_id
             JOIN tender t ON t.id = s.tender_id WHERE d.id = :id
             """
+                + (" FOR UPDATE OF d" if lock else "")
             ),
             {"id": delivery_id},
         )

@@ -45,6 +45,39 @@ def exposure(
     )
 
 
+def lock_activities(conn: Connection, activity_ids: list[int]) -> None:
+    """Lock the activities' rows until the transaction ends, in id order (so two checks
+    never deadlock): every change to what the ledger reads waits for the others."""
+    conn.execute(
+        text("SELECT id FROM activity WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+        {"ids": list(activity_ids)},
+    )
+
+
+def check_gap(conn: Connection, activity_id: int, gap: float | None) -> None:
+    """Refuse (ConflictError) a new funding gap below what awarded SPOs already promise the
+    activity, so the ledger never shows a negative remainder.
+
+    Parameters
+    ----------
+    conn
+        The connection whose transaction holds the activity's lock (:func:`lock_activities`).
+    activity_id
+        The activity.
+    gap
+        The new funding gap, in pounds a year (``None``: unknown, refused when anything is
+        promised).
+    """
+    (row,) = exposure(conn, [activity_id]).itertuples()
+    if row.firm_gbp > 0 and (gap is None or gap + 0.005 < row.firm_gbp):
+        asked = "unknown" if gap is None else f"£{gap:,.0f}"
+        raise ConflictError(
+            f"activity {activity_id} {row.name!r}: awarded SPOs already promise it "
+            f"£{row.firm_gbp:,.0f}, so its funding gap cannot become {asked}; give at least "
+            f"£{row.firm_gbp:,.0f}, or reduce those commitments by variation first"
+        )
+
+
 def check(conn: Connection, spo_id: int) -> None:
     """Refuse (ConflictError) if this SPO would promise more than any activity needs."""
     wanted = pd.read_sql(
@@ -58,9 +91,7 @@ def check(conn: Connection, spo_id: int) -> None:
     if wanted.empty:
         return
     ids = wanted["activity_id"].astype(int).tolist()
-    conn.execute(
-        text("SELECT id FROM activity WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
-    )
+    lock_activities(conn, ids)
     ledger = exposure(conn, ids, excluding_spo=spo_id).merge(wanted, on="activity_id")
     unknown = ledger[ledger["funding_gap"].isna() & (ledger["value_gbp"] > 0)]
     if not unknown.empty:

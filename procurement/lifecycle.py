@@ -4,7 +4,8 @@ is about, checking who is asking, and moving the SPO through its state machine.
 :mod:`procurement.spos` (bids, scoring, award, variations) and
 :mod:`procurement.delivery` (claims, confirmation, sign-off) build their commands from
 these, so the rules are written once: an SPO the user may not see is "not found"
-(:mod:`procurement.visibility`); a move must be a legal pair of
+(:mod:`procurement.visibility`); who may act on one it may see is a row of
+:data:`accounts.permissions.PERMISSIONS`; a move must be a legal pair of
 :mod:`procurement.states`, made by one of its roles; every move is in the audit trail.
 """
 
@@ -14,6 +15,8 @@ from typing import cast
 
 from sqlalchemy import Connection, text
 
+from accounts import permissions
+from accounts.permissions import Action, Target
 from accounts.users import User
 from geo.errors import ConflictError, NotFoundError, PermissionDeniedError
 from procurement import audit
@@ -88,22 +91,19 @@ def commitment(conn: Connection, commitment_id: int) -> CommitmentTerms:
     return cast(CommitmentTerms, dict(row))
 
 
-def require_supplier(user: User, supplier_id: int, action: str) -> None:
-    """Refuse (PermissionDeniedError) unless ``user`` works for the SPO's supplier.
-
-    ``action`` completes "only the SPO's own supplier can ...".
-    """
-    if user.organisation_id != supplier_id:
-        raise PermissionDeniedError(f"only the SPO's own supplier can {action}")
-
-
-def require_buyer(user: User, buyer_id: int, action: str) -> None:
-    """Refuse (PermissionDeniedError) unless ``user`` works for the tender's buyer.
-
-    ``action`` completes "only the tender's buyer can ...".
-    """
-    if user.organisation_id != buyer_id:
-        raise PermissionDeniedError(f"only the tender's buyer can {action}")
+def authorise(conn: Connection, user: User, action: Action, spo: SpoState) -> None:
+    """Refuse (PermissionDeniedError) ``action`` on the SPO unless the permissions table
+    lets ``user`` do it (:func:`accounts.permissions.require`): the rules look at the
+    SPO's supplier and its tender's buyer and territory."""
+    buyer_id, territory = conn.execute(
+        text("SELECT buyer_id, territory_code FROM tender WHERE id = :id"),
+        {"id": spo["tender_id"]},
+    ).one()
+    permissions.require(
+        user,
+        action,
+        Target(supplier_id=spo["supplier_id"], buyer_id=buyer_id, territory=territory),
+    )
 
 
 def check_move(spo: SpoState, to: str, user: User, *, check_role: bool = True) -> None:

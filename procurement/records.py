@@ -9,7 +9,7 @@ Two families:
 * records the package publishes (the API returns them): :class:`TenderSummary`,
   :class:`TenderRecord`, :class:`SpoSummary`, :class:`SpoRecord`,
   :class:`CommitmentRecord`, :class:`ScoreResult`, :class:`RegisterEntry`,
-  :class:`AuditEventRecord` and :data:`OcdsPackage`;
+  :class:`AuditEventRecord`, :class:`AuditCheckpoint` and :data:`OcdsPackage`;
 * rows the lifecycle reads to decide what may happen (:mod:`procurement.lifecycle`):
   :class:`SpoState`, :class:`CommitmentTerms` and :class:`DeliveryState`.
 """
@@ -166,8 +166,22 @@ class AuditEventRecord(TypedDict):
     hash: str
 
 
+class AuditCheckpoint(TypedDict):
+    """A keyed MAC of an SPO chain's head (:mod:`procurement.anchor`): event ``seq`` had
+    hash ``head_hash``; ``mac`` is HMAC-SHA256 under the key named ``key_id``."""
+
+    spo_id: int
+    seq: int
+    head_hash: str
+    mac: str
+    key_id: str
+    at: datetime
+
+
 class RegisterEntry(TypedDict):
-    """An awarded SPO in the public register (:func:`procurement.reporting.register`)."""
+    """An awarded SPO in the public register (:func:`procurement.reporting.register`),
+    with its audit chain's latest checkpoint, published so it is kept outside the
+    database too."""
 
     spo_id: int
     status: str
@@ -184,6 +198,7 @@ class RegisterEntry(TypedDict):
     claimed_gbp: float
     people_reached: int
     activities: list[str]
+    checkpoint: AuditCheckpoint | None
 
 
 # An OCDS 1.1 release (JSON): its schema is the Open Contracting standard's, not ours.

@@ -4,6 +4,8 @@ Only awarded SPOs (awarded, delivering, completed) ever appear here: these funct
 through the public condition of :mod:`procurement.visibility`, so a bid before award, or a
 losing bid, cannot reach them. "Delivered" counts only what the activity's provider
 confirmed; what the supplier claimed but the provider has not confirmed is shown apart.
+Each awarded SPO carries its audit chain's latest checkpoint (:mod:`procurement.anchor`),
+so every copy of the register anchors the trail outside the database.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from sqlalchemy import Connection, text
 
 from geo.errors import NotFoundError
 from matching.valuation import HOUR_VALUE_GBP
-from procurement.records import OcdsPackage, OcdsRelease, RegisterEntry
+from procurement import anchor
+from procurement.records import AuditCheckpoint, OcdsPackage, OcdsRelease, RegisterEntry
 from procurement.visibility import ANONYMOUS, spo_filter
 
 
 def register(
     conn: Connection, territory: str | None = None, *, limit: int | None = None, offset: int = 0
 ) -> list[RegisterEntry]:
-    """Awarded SPOs with their buyer, supplier, activities, committed and delivered value,
-    newest award first (a page of them when ``limit`` is given)."""
+    """Awarded SPOs with their buyer, supplier, activities, committed and delivered value
+    (pounds) and their audit chain's latest checkpoint, newest award first (a page of them
+    when ``limit`` is given)."""
     public, _ = spo_filter(ANONYMOUS)
     rows = conn.execute(
         text(
@@ -58,7 +62,12 @@ def register(
         ),
         {"territory": territory, "hour": HOUR_VALUE_GBP, "limit": limit, "offset": offset},
     ).mappings()
-    return [cast(RegisterEntry, dict(row)) for row in rows]
+    entries = [dict(row) for row in rows]
+    heads = anchor.latest(conn, [entry["spo_id"] for entry in entries])
+    return [
+        cast(RegisterEntry, {**entry, "checkpoint": heads.get(entry["spo_id"])})
+        for entry in entries
+    ]
 
 
 def register_size(conn: Connection, territory: str | None = None) -> int:
@@ -160,6 +169,7 @@ def ocds_package(conn: Connection, territory: str | None = None) -> OcdsPackage:
                 ],
                 "socialPurchaseOrder": {
                     "id": entry["spo_id"],
+                    "auditCheckpoint": _published(entry["checkpoint"]),
                     "territory": entry["territory_code"],
                     "status": entry["status"],
                     "committedValue": {"amount": entry["committed_gbp"], "currency": "GBP"},
@@ -194,6 +204,21 @@ def ocds_package(conn: Connection, territory: str | None = None) -> OcdsPackage:
         # no published OCDS extension describes it yet.
         "extensions": [],
         "releases": releases,
+    }
+
+
+def _published(checkpoint: AuditCheckpoint | None) -> dict[str, object] | None:
+    """An SPO's latest audit checkpoint as the OCDS release carries it: whoever keeps the
+    release can later show the chain's head at that event was this hash, MACed so."""
+    if checkpoint is None:
+        return None
+    return {
+        "seq": checkpoint["seq"],
+        "headHash": checkpoint["head_hash"],
+        "mac": checkpoint["mac"],
+        "algorithm": "HMAC-SHA256",
+        "keyId": checkpoint["key_id"],
+        "date": checkpoint["at"].isoformat(),
     }
 
 

@@ -19,22 +19,16 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from accounts.users import User, require_role
+from accounts import permissions
+from accounts.permissions import Action
+from accounts.users import User
 from geo.errors import ConflictError, InvalidInputError
 from matching.need import NeedIndex
 from matching.recommend import served_need
 from matching.spo_score import Rubric, score_spo
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import audit, ledger
-from procurement.lifecycle import (
-    change_state,
-    check_move,
-    commitment,
-    find_spo,
-    locked,
-    require_buyer,
-    require_supplier,
-)
+from procurement.lifecycle import authorise, change_state, check_move, commitment, find_spo, locked
 from procurement.records import ScoreResult, SpoState, TenderRecord
 from procurement.spo_queries import submission_problems
 from procurement.states import (
@@ -84,7 +78,7 @@ def draft(
     commitments: list[CommitmentSpec],
 ) -> int:
     """A supplier starts an SPO for a tender; returns its id."""
-    require_role(user, ["supplier"], "draft an SPO")
+    permissions.require(user, Action.DRAFT_SPO)
     tender = get_tender(conn, tender_id)
     if datetime.now(UTC) > tender["bid_deadline"]:
         raise ConflictError(
@@ -116,7 +110,7 @@ def replace_commitments(
 ) -> None:
     """Rewrite a draft's commitments (only drafts can be edited)."""
     spo = locked(conn, spo_id, user)
-    require_supplier(user, spo["supplier_id"], "change this SPO")
+    authorise(conn, user, Action.EDIT_SPO, spo)
     if spo["status"] != DRAFT:
         raise ConflictError(f"SPO {spo_id} is {spo['status']}: only a draft can be edited")
     _check_shape(conn, commitments)
@@ -131,7 +125,7 @@ def submit(conn: Connection, user: User, spo_id: int) -> None:
     """Submit with the bid: before the deadline, every commitment specific and inside the
     tender's territory, no activity promised more than its gap."""
     spo = locked(conn, spo_id, user)
-    require_supplier(user, spo["supplier_id"], "submit this SPO")
+    authorise(conn, user, Action.SUBMIT_SPO, spo)
     check_move(spo, SUBMITTED, user)
     tender = get_tender(conn, spo["tender_id"])
     if datetime.now(UTC) > tender["bid_deadline"]:
@@ -150,7 +144,7 @@ def submit(conn: Connection, user: User, spo_id: int) -> None:
 def withdraw(conn: Connection, user: User, spo_id: int, reason: str) -> None:
     """The supplier withdraws its draft or submitted SPO, saying why."""
     spo = locked(conn, spo_id, user)
-    require_supplier(user, spo["supplier_id"], "withdraw this SPO")
+    authorise(conn, user, Action.WITHDRAW_SPO, spo)
     change_state(conn, spo, WITHDRAWN, user, "withdrawn", reason=reason)
 
 
@@ -167,9 +161,8 @@ def score(
     """The buyer scores a submitted SPO with the standard rubric; it may override the
     score, with a recorded reason. Rescoring a scored SPO is allowed (and audited)."""
     spo = locked(conn, spo_id, user)
-    require_role(user, ["buyer_lead", "buyer_evaluator"], "score an SPO")
+    authorise(conn, user, Action.SCORE_SPO, spo)
     tender = get_tender(conn, spo["tender_id"])
-    require_buyer(user, tender["buyer_id"], "score this SPO")
     if spo["status"] not in (SUBMITTED, SCORED):
         raise ConflictError(f"SPO {spo_id} is {spo['status']}: only a submitted SPO is scored")
     if override is not None and not 0 <= override <= 100:
@@ -218,10 +211,9 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
     """Award the tender to this SPO: it becomes public and its commitments are locked; the
     other bids are not awarded (and never published). One winner per tender, even when two
     awards race: the tender row is locked and a unique index has the last word."""
-    require_role(user, ["buyer_lead"], "award an SPO")
     spo = find_spo(conn, spo_id, user)
+    authorise(conn, user, Action.AWARD_SPO, spo)
     tender = get_tender(conn, spo["tender_id"])
-    require_buyer(user, tender["buyer_id"], "award this SPO")
     conn.execute(text("SELECT id FROM tender WHERE id = :id FOR UPDATE"), {"id": tender["id"]})
     spo = locked(conn, spo_id, user)
     winner = conn.execute(
@@ -264,7 +256,7 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
 def complete(conn: Connection, user: User, spo_id: int) -> None:
     """The buyer records that a delivering SPO's contract is complete."""
     spo = locked(conn, spo_id, user)
-    require_buyer(user, get_tender(conn, spo["tender_id"])["buyer_id"], "complete this SPO")
+    authorise(conn, user, Action.COMPLETE_SPO, spo)
     change_state(conn, spo, COMPLETED, user, "completed")
 
 
@@ -273,10 +265,9 @@ def vary(
 ) -> int:
     """Change an awarded commitment: recorded as a variation (never an edit), agreed by
     the buyer lead, with a reason, re-checked against the capacity ledger."""
-    require_role(user, ["buyer_lead"], "record a variation")
     row = commitment(conn, commitment_id)
     spo = locked(conn, row["spo_id"], user)
-    require_buyer(user, get_tender(conn, spo["tender_id"])["buyer_id"], "vary this SPO")
+    authorise(conn, user, Action.VARY_COMMITMENT, spo)
     if spo["status"] not in (AWARDED, DELIVERING):
         raise ConflictError(f"SPO {spo['id']} is {spo['status']}: only awarded SPOs are varied")
     if len(reason.strip()) < 10:

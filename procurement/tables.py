@@ -10,7 +10,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from geo.metadata import geometry, key, metadata, one_of, optional, reference, required, timestamp
+from geo.metadata import (
+    append_only,
+    geometry,
+    key,
+    metadata,
+    one_of,
+    optional,
+    reference,
+    required,
+    timestamp,
+)
 from procurement.states import STATES
 
 MONEY = sa.Numeric(14, 2)  # pounds and pence (quantities of hours and jobs alike)
@@ -162,6 +172,7 @@ audit_event = sa.Table(
     *required("payload", type_=JSONB),
     *required("prev_hash", "hash", type_=sa.String(64)),
     sa.UniqueConstraint("spo_id", "seq", name="uq_audit_event_spo_seq"),
+    info=append_only(),
 )
 
 # A keyed MAC of an SPO chain's head, written at every state change (HMAC-SHA256 with a key
@@ -177,4 +188,5 @@ audit_checkpoint = sa.Table(
     *required("key_id", type_=sa.String(16)),
     timestamp("at"),
     sa.UniqueConstraint("spo_id", "seq", name="uq_audit_checkpoint_spo_seq"),
+    info=append_only(),
 )

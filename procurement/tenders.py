@@ -14,8 +14,10 @@ from typing import cast
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from accounts.users import User, require_role
-from geo.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from accounts import permissions
+from accounts.permissions import Action, Target
+from accounts.users import User
+from geo.errors import InvalidInputError, NotFoundError
 from geo.geocode import Geocoder
 from procurement.records import TenderRecord, TenderSummary
 from registry.themes import check_outcomes
@@ -40,12 +42,7 @@ class TenderSpec:
 
 def open_tender(conn: Connection, user: User, spec: TenderSpec, geocoder: Geocoder) -> int:
     """Open a tender for one of the buyer's territories; returns its id."""
-    require_role(user, ["buyer_lead"], "open a tender")
-    if spec.territory_code not in user.territories:
-        raise PermissionDeniedError(
-            f"{user.organisation_name} does not buy for territory {spec.territory_code} "
-            f"(it buys for {', '.join(user.territories) or 'no territory yet'})"
-        )
+    permissions.require(user, Action.OPEN_TENDER, Target(territory=spec.territory_code))
     problems = []
     if not spec.title.strip():
         problems.append("title is empty")

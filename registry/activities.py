@@ -24,7 +24,7 @@ from registry import layouts, privacy
 from registry.fields import Field, Problems
 from registry.importer import ImportSpec, place_text
 from registry.merge import fold_duplicates
-from registry.names import name_key, org_id
+from registry.names import charity_number, company_number, name_key, org_id
 from registry.oruk import EXPORT_PREFIX
 from registry.themes import VOCABULARY, classify, needs_safeguarding
 from registry.upsert import Upsert
@@ -136,6 +136,13 @@ def prepare(records: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     identified = org_id(
         records["org_identifier"], records["charity_number"], records["company_number"]
     )
+    # Stored as normalised; a placeholder ("0", "N/A") is no number.
+    for column, normalise in (
+        ("charity_number", charity_number),
+        ("company_number", company_number),
+    ):
+        number = normalise(records[column])
+        records[column] = number.where(number != "", None)
     place = place_text(records)
     records["provider_key"] = identified.where(
         identified != "", "name:" + records["provider_name_key"] + "|" + place
@@ -181,9 +188,9 @@ def write(conn: Connection, records: pd.DataFrame) -> dict[str, int]:
         )
     )
     copy_rows(conn, f"activity_in ({', '.join(_COLUMNS)})", _rows(records))
-    conn.execute(text(_PROVIDERS))
     for statement in _MATCH:
         conn.execute(text(statement))
+    conn.execute(text(_PROVIDERS))
     return UPSERT.run(conn)
 
 
@@ -212,11 +219,18 @@ def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, list | str) and bool(pd.isna(value)))
 
 
+# A row merged into a stored record that has its provider leaves that provider in place: it
+# makes no organisation of its own (which nothing would use), only fills a known one's gaps.
 _PROVIDERS = """
     INSERT INTO organisation (kind, natural_key, name, name_key, charity_number, company_number)
     SELECT DISTINCT ON (provider_key) 'provider', provider_key, provider_name,
            provider_name_key, charity_number, company_number
-    FROM activity_in ORDER BY provider_key, provider_name
+    FROM activity_in i
+    WHERE i.target_id IS NULL OR NOT i.merged
+       OR (SELECT a.provider_id FROM activity a WHERE a.id = i.target_id) IS NULL
+       OR EXISTS (SELECT 1 FROM organisation o
+                  WHERE o.kind = 'provider' AND o.natural_key = i.provider_key)
+    ORDER BY provider_key, provider_name
     ON CONFLICT (kind, natural_key) DO UPDATE SET
         charity_number = coalesce(organisation.charity_number, EXCLUDED.charity_number),
         company_number = coalesce(organisation.company_number, EXCLUDED.company_number),

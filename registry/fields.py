@@ -4,6 +4,11 @@ Each importer declares its :class:`Field` list. Columns are matched by name or a
 (case, spaces and punctuation ignored), or by an explicit ``--map field=column``. Parsing
 collects every problem (row, column, value, reason) instead of stopping at the first, so a
 person can fix a file in one pass.
+
+A problem either rejects its row (a missing name, a postcode that does not exist, a control
+character) or, for values that only enrich a record (an evidence link that is not a web
+address, a theme outside the vocabulary), drops that value and keeps the row; the errors
+file says which (its ``outcome`` column).
 """
 
 from __future__ import annotations
@@ -51,14 +56,25 @@ class Field:
     help: str = ""
 
 
+REJECTED = "row rejected"
+DROPPED = "value dropped, row imported"
+ERROR_COLUMNS = ["row", "column", "value", "reason", "outcome"]
+# Characters no text field may hold: C0 and C1 controls but tab, line feed, carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 @dataclass
 class Problems:
-    """Problems found in a file, one per (row, column)."""
+    """Problems found in a file, one per (row, column), each rejecting its row or only
+    dropping its value."""
 
-    rows: list[tuple[int, str, str, str]] = field(default_factory=list)
+    rows: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
-    def add(self, row: int, column: str, value: object, reason: str) -> None:
-        self.rows.append((int(row), column, "" if value is None else str(value), reason))
+    def add(
+        self, row: int, column: str, value: object, reason: str, *, rejects: bool = True
+    ) -> None:
+        shown = "" if value is None else _CONTROL.sub(_escaped, str(value))
+        self.rows.append((int(row), column, shown, reason, REJECTED if rejects else DROPPED))
 
     def add_many(
         self, rows: npt.NDArray[np.int64], column: str, values: Sequence[object], reason: str
@@ -67,11 +83,16 @@ class Problems:
             self.add(row, column, value, reason)
 
     def rejected_rows(self) -> set[int]:
-        return {row for row, *_ in self.rows}
+        return {row for row, *_, outcome in self.rows if outcome == REJECTED}
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows, columns=["row", "column", "value", "reason"])
+        frame = pd.DataFrame(self.rows, columns=ERROR_COLUMNS)
         return frame.sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """A control character as text (``\\x00``), never written raw to an errors file."""
+    return f"\\x{ord(match[0]):02x}"
 
 
 def _simple(name: str) -> str:
@@ -135,8 +156,28 @@ def parse_fields(
         if f.required:
             empty = (text == "").to_numpy()
             problems.add_many(row[empty], source, text[empty], f"{f.name} is empty")
+        text = _without_control_characters(text, row, source, f.name, problems)
         out[f.name] = _PARSERS[f.kind](text, row, source, f.name, problems)
     return out
+
+
+def _without_control_characters(
+    text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, problems: Problems
+) -> pd.Series:
+    """Values holding a control character (NUL, escape...) reject their row, named with the
+    character and where it is; they are parsed as empty."""
+    found = text.str.contains(_CONTROL).to_numpy(dtype=bool)
+    for i in np.flatnonzero(found):
+        value = text.iloc[i]
+        match = next(_CONTROL.finditer(value))
+        problems.add(
+            row[i],
+            column,
+            value,
+            f"{name} contains a control character (U+{ord(match[0]):04X}) at character "
+            f"{match.start() + 1}; remove it and import the row again",
+        )
+    return text.where(~found, "")
 
 
 def _text(text: pd.Series, *_: object) -> pd.Series:
@@ -224,6 +265,8 @@ def _status(
 def _themes(
     text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
 ) -> pd.Series:
+    """Known themes are kept; unknown ones are dropped with a warning (none left: the
+    classifier chooses)."""
     parsed = [parse_themes(value) for value in text]
     for i, (_, unknown) in enumerate(parsed):
         if unknown:
@@ -232,6 +275,7 @@ def _themes(
                 column,
                 text.iloc[i],
                 f"unknown {name} {', '.join(unknown)} (use: {', '.join(VOCABULARY)})",
+                rejects=False,
             )
     return pd.Series([known or None for known, _ in parsed], index=text.index, dtype=object)
 
@@ -240,17 +284,20 @@ def _urls(
     text: pd.Series, row: npt.NDArray[np.int64], column: str, name: str, p: Problems
 ) -> pd.Series:
     """Web addresses separated by spaces, commas or semicolons; a bare ``www.x.org`` is
-    read as ``https://www.x.org``."""
+    read as ``https://www.x.org``. Parts that are not web addresses are dropped with a
+    warning; the others are kept."""
     values = []
     for i, value in enumerate(text):
-        links = []
+        links: list[str] = []
+        junk: list[str] = []
         for link in (part for part in re.split(r"[\s;,]+", value) if part):
             if not re.match(r"^https?://", link, re.IGNORECASE) and _BARE_DOMAIN.match(link):
                 link = "https://" + link
-            if not _WEB_ADDRESS.match(link):
-                p.add(row[i], column, value, f"{name} {link!r} is not a web address (https://...)")
-                break
-            links.append(link)
+            (links if _WEB_ADDRESS.match(link) else junk).append(link)
+        if junk:
+            what = "is not a web address" if len(junk) == 1 else "are not web addresses"
+            shown = ", ".join(repr(link) for link in junk)
+            p.add(row[i], column, value, f"{name} {shown} {what} (https://...)", rejects=False)
         values.append(links or None)
     return pd.Series(values, index=text.index, dtype=object)
 

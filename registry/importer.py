@@ -3,11 +3,15 @@
 read → recognise the layout → map columns → parse values → geocode → drop bad rows → merge
 duplicates → write, all inside one transaction: good rows are stored, bad rows are listed
 (row, column, value, reason) in an errors file, and a crash or Ctrl-C leaves the database as
-it was before the file.
+it was before the file. The errors file is written (to a temporary file, then renamed into
+place) before the transaction commits: an import whose errors cannot be written is rolled
+back, so no import is ever stored without its rejected rows recorded.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +23,9 @@ from sqlalchemy import Connection, Engine
 
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for
-from geo.errors import InvalidInputError
+from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
-from registry.fields import Field, Problems, map_columns, parse_fields
+from registry.fields import DROPPED, Field, Problems, map_columns, parse_fields
 from registry.readers import FORMATS, RawTable, read_table
 
 Step = Callable[[str], None]
@@ -60,7 +64,10 @@ class ImportReport:
 
     ``merged`` counts records folded into another row of the file or into a stored record
     from another source. ``source_rows`` differs from ``rows`` when a layout folds rows
-    (360Giving grants into one record per recipient).
+    (360Giving grants into one record per recipient). ``rows`` counts the rows refused
+    before they could become records (more fields than the header) among the rejected.
+    ``errors`` lists every problem (row, column, value, reason, outcome): those that
+    rejected their row, and values dropped from rows that were imported.
     """
 
     source_rows: int
@@ -72,6 +79,11 @@ class ImportReport:
     rejected: int
     layout: str
     errors: pd.DataFrame
+
+    @property
+    def dropped(self) -> int:
+        """How many values were dropped from rows that were imported."""
+        return int((self.errors["outcome"] == DROPPED).sum())
 
     def summary(self) -> str:
         folded = f" from {self.source_rows:,} rows" if self.source_rows != self.rows else ""
@@ -91,18 +103,54 @@ def run_import(
     mapping: dict[str, str] | None = None,
     source: str | None = None,
     encoding: str = "utf-8",
+    sheet: str | None = None,
+    errors: Path | None = None,
     step: Step = lambda _: None,
 ) -> ImportReport:
-    """Import ``path`` in one transaction and report what happened to every row."""
+    """Import ``path`` in one transaction and report what happened to every row.
+
+    Parameters
+    ----------
+    engine
+        The database.
+    spec
+        What is imported (:data:`registry.activities.SPEC`, :data:`registry.suppliers.SPEC`).
+    path
+        The file.
+    file_format
+        A format of :data:`registry.readers.FORMATS` or a layout's name; ``None``: from the
+        extension and the headers.
+    mapping
+        ``field → column`` for columns the importer would not recognise by name.
+    source
+        Label of the records' source (default: the file's name without extension).
+    encoding
+        Text encoding of a CSV or JSON file.
+    sheet
+        A workbook's sheet, by name or number from 1 (default: the first).
+    errors
+        Where to write the problems (CSV), if there are any. The path is checked before
+        anything is read, and the file written before the import commits: if it cannot be
+        written, nothing is imported.
+    step
+        Called with the name of each step, for progress.
+
+    Returns
+    -------
+    ImportReport
+        What happened to every row.
+    """
+    if errors is not None:
+        check_errors_path(errors)
     step("Reading")
     layouts = {layout.name for layout in spec.layouts}
     if file_format is not None and file_format not in FORMATS and file_format not in layouts:
         raise InvalidInputError(
             f"unknown format {file_format!r}; use one of {', '.join([*FORMATS, *sorted(layouts)])}"
         )
-    raw = read_table(path, file_format if file_format in FORMATS else None, encoding)
+    raw = read_table(path, file_format if file_format in FORMATS else None, encoding, sheet)
     with engine.begin() as conn:
-        return import_table(
+        report = import_table(
             conn,
             spec,
             raw,
@@ -112,6 +160,70 @@ def run_import(
             label=path,
             step=step,
         )
+        if errors is not None and not report.errors.empty:
+            write_errors(report.errors, errors)
+    return report
+
+
+def check_errors_path(path: Path) -> None:
+    """Refuse, before any work, an errors file that could not be written.
+
+    Parameters
+    ----------
+    path
+        Where the errors file is to go.
+
+    Raises
+    ------
+    DataFileError
+        ``path`` is a folder, its folder is missing or is a file, or the folder or an
+        existing file there cannot be written; the message says what to do.
+    """
+    folder = path.parent
+    if path.is_dir():
+        problem = f"is a folder: pass --errors a file name, e.g. --errors {path / 'errors.csv'}"
+    elif folder.exists() and not folder.is_dir():
+        problem = f"{folder} is not a folder: pass --errors a path in a folder"
+    elif not folder.is_dir():
+        problem = f"the folder {folder} does not exist: create it, or pass --errors elsewhere"
+    elif not os.access(folder, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        problem = "cannot be written (permission denied): pass --errors a writable path"
+    else:
+        return
+    raise DataFileError(path, f"the errors file {problem}")
+
+
+def write_errors(errors: pd.DataFrame, path: Path) -> None:
+    """Write the problems to ``path`` whole or not at all.
+
+    Parameters
+    ----------
+    errors
+        The problems (:attr:`ImportReport.errors`).
+    path
+        The errors file (CSV). It is written to a temporary file in the same folder, then
+        renamed into place, so an earlier file there stays whole until then.
+
+    Raises
+    ------
+    DataFileError
+        The file could not be written (a full disk, say); raised inside an import's
+        transaction, it rolls the import back.
+    """
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("x", encoding="utf-8", newline="") as handle:
+            errors.to_csv(handle, index=False)
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise DataFileError(
+            path,
+            f"the errors file cannot be written ({exc.strerror or exc}), so nothing was "
+            "imported: free some space or pass --errors another path, then import again",
+        ) from exc
 
 
 def import_table(
@@ -130,12 +242,15 @@ def import_table(
     (files come through :func:`run_import`; the API sends single records here too, so they
     meet exactly the same checks and errors)."""
     nested = raw.document is not None
-    source_rows = len(raw.frame)
+    refused = raw.refused  # rows that never became records (a reshape starts afresh)
+    source_rows = len(raw.frame) + len(refused)
+    problems = Problems()
+    for row, reason in refused:
+        problems.add(row, "", "", reason)
     if layout is not None and layout.reshape is not None:
         raw = layout.reshape(raw)
     if nested:  # the records came out of a JSON document
         source_rows = len(raw.frame)
-    problems = Problems()
     columns = map_columns(
         [c for c in raw.frame.columns if layout is None or c not in layout.ignore],
         spec.fields,
@@ -159,15 +274,25 @@ def import_table(
     counts = spec.write(conn, good)
     return ImportReport(
         source_rows=source_rows,
-        rows=len(records),
+        rows=len(records) + len(refused),
         stored=counts["stored"],
         updated=counts["updated"],
         merged=counts["merged"] + merged_in_file,
         unchanged=counts["unchanged"],
         rejected=len(rejected),
         layout=layout.name if layout else "columns by name",
-        errors=problems.frame(),
+        errors=_every_source_row(problems.frame(), raw),
     )
+
+
+def _every_source_row(errors: pd.DataFrame, raw: RawTable) -> pd.DataFrame:
+    """A problem of a record folded from several rows, listed once for each of them."""
+    if raw.source_rows is None:
+        return errors
+    folded = dict(zip(raw.row.tolist(), raw.source_rows, strict=True))
+    errors = errors.assign(row=errors["row"].map(lambda row: folded.get(row, (row,))))
+    errors = errors.explode("row").astype({"row": "int64"})
+    return errors.sort_values(["row", "column"], kind="stable", ignore_index=True)
 
 
 def _layout(spec: ImportSpec, raw: RawTable, requested: str | None) -> Layout | None:
@@ -220,7 +345,19 @@ def _geocode(
     by_coordinates = ((lat.str.strip() != "") | (lon.str.strip() != "")).to_numpy()
     # Placing coordinates needs every boundary in memory (about a second): only when asked.
     locator = repository.locator(conn) if by_coordinates.any() else None
-    placed = Geocoder(gazetteer_for(conn, postcode), locator).geocode(postcode, lat, lon)
+    # A postcode missing from its field is often at the end of the address.
+    address = records["address"].fillna("").astype(str) if "address" in records else None
+    placed = Geocoder(gazetteer_for(conn, postcode, addresses=address), locator).geocode(
+        postcode, lat, lon, address
+    )
+    for i in np.flatnonzero(placed["postcode_from_address"].to_numpy()):
+        problems.add(
+            records["row"].iloc[i],
+            columns.get("postcode", "postcode"),
+            postcode.iloc[i],
+            f"postcode {placed['postcode'].iloc[i]} taken from the end of the address",
+            rejects=False,
+        )
     for i in np.flatnonzero((placed["error"] != "").to_numpy()):
         if by_coordinates[i]:
             column, value = columns.get("lat", "geometry"), f"{lat.iloc[i]}, {lon.iloc[i]}"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from registry import oruk
 from registry.importer import Layout
+from registry.names import org_id_of
 from registry.readers import RawTable
 
 SOURCE_360GIVING = "360giving"
@@ -62,6 +63,8 @@ SHARED_ACTIVITY_ORGANISATIONS = Layout(
 # Our flat file's columns, and the standard 360Giving spreadsheet headings, by role.
 _GRANT_COLUMNS = {
     "recipient_key": ("org_key", "Recipient Org:Identifier", "recipient_id"),
+    # The recipient's org-id keys its organisation as the recipients file does.
+    "org_identifier": ("Recipient Org:Identifier", "recipient_id"),
     "name": ("recipient_name", "Recipient Org:Name"),
     "title": ("title", "Title"),
     "description": ("description", "Description"),
@@ -98,6 +101,7 @@ def _fold_grants(raw: RawTable) -> RawTable:
         if role not in grants:
             grants[role] = ""
     grants["row"] = raw.row
+    grants["org_identifier"] = grants["org_identifier"].map(org_id_of)
     grants["year"] = grants["date"].str.extract(r"((?:19|20)\d{2})", expand=False)
     grants["amount_value"] = pd.to_numeric(grants["amount"], errors="coerce")
     key = grants["recipient_key"].where(
@@ -118,6 +122,7 @@ def _fold_grants(raw: RawTable) -> RawTable:
     folded = pd.DataFrame(
         {
             "id": grouped["recipient_key"].agg(non_empty),
+            "org_identifier": grouped["org_identifier"].agg(non_empty),
             "name": grouped["name"].agg(non_empty),
             "description": grouped[["title", "description"]].apply(story),
             "postcode": grouped["postcode"].agg(non_empty),
@@ -135,9 +140,11 @@ def _fold_grants(raw: RawTable) -> RawTable:
     )
     first_row = grouped["row"].min()
     order = np.argsort(first_row.to_numpy(), kind="stable")
+    rows = grouped["row"].agg(lambda r: tuple(sorted(int(n) for n in r)))
     return RawTable(
         folded.iloc[order].reset_index(drop=True),
         first_row.to_numpy()[order].astype(np.int64),
+        source_rows=tuple(rows.iloc[order]),
     )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from datetime import date
-from typing import NamedTuple, TypedDict, cast
+from typing import Any, NamedTuple, TypedDict, cast
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInputError, NotFoundError
+from geo.jsonable import jsonable
 from registry.fields import MAX_AMOUNT, MAX_WHOLE
 from registry.tables import ACTIVITY_STATUSES
 from registry.themes import VOCABULARY, classify
@@ -118,13 +121,49 @@ UPDATABLE = {
     "closing_date": "closing date",
     "service_radius_m": "radius served (m)",
     "safeguarding": "safeguarding flag",
+    "themes": "themes",
 }
 
+# A change as the activity's history records it: field → [before, after], as JSON values.
+Changes = dict[str, list[Any]]
 
-def update_activity(conn: Connection, activity_id: int, changes: dict[str, object]) -> None:
-    """Change an activity's figures (a provider's or buyer's own knowledge).
+
+def update_activity(
+    conn: Connection,
+    activity_id: int,
+    changes: Mapping[str, object],
+    *,
+    actor_id: int | None = None,
+    action: str = "updated",
+    reason: str | None = None,
+) -> Changes:
+    """Change an activity's figures, status, flags or themes, and record what changed.
 
     Values are checked here with a clear message, and again by the table's constraints.
+    Who may make the change is decided by the caller (:mod:`accounts.stewardship`,
+    :mod:`procurement.activity_changes`); whatever it alters is written to the activity's
+    history (``activity_event``): who, from what to what, and why.
+
+    Parameters
+    ----------
+    conn
+        The connection whose transaction makes the change (the activity's row is locked).
+    activity_id
+        The activity.
+    changes
+        New values by a name of :data:`UPDATABLE`: money in pounds a year,
+        ``service_radius_m`` in metres, ``themes`` a list of themes (``None`` hands them
+        back to the classifier, as :func:`set_themes`).
+    actor_id
+        Who makes the change (an ``app_user`` id; ``None`` from the command line).
+    action, reason
+        What the history calls the change ("updated", "funding gap override"...), and why.
+
+    Returns
+    -------
+    Changes
+        Each field whose value changed, with its value before and after (empty when
+        nothing changed: then nothing is written or recorded).
     """
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
@@ -146,26 +185,60 @@ def update_activity(conn: Connection, activity_id: int, changes: dict[str, objec
             raise InvalidInputError(
                 f"{UPDATABLE[name]} must be {least} and at most {ceiling:,.0f} (got {value})"
             )
+    empty = [
+        UPDATABLE[name]
+        for name in ("status", "safeguarding")
+        if name in changes and changes[name] is None
+    ]
+    if empty:
+        raise InvalidInputError(f"{' and '.join(empty)} cannot be empty: give a value")
     status = changes.get("status")
     if status is not None and status not in ACTIVITY_STATUSES:
         raise InvalidInputError(f"status {status!r} must be active, at_risk or closed")
-    current = conn.execute(
-        text("SELECT status, closing_date FROM activity WHERE id = :id FOR UPDATE"),
-        {"id": activity_id},
-    ).one_or_none()
+    current = (
+        conn.execute(
+            text(f"SELECT {', '.join(UPDATABLE)} FROM activity WHERE id = :id FOR UPDATE"),
+            {"id": activity_id},
+        )
+        .mappings()
+        .one_or_none()
+    )
     if current is None:
         raise NotFoundError(f"no activity with id {activity_id}")
-    final_status = status or current.status
-    final_closing = changes.get("closing_date", current.closing_date)
+    final_status = status or current["status"]
+    final_closing = changes.get("closing_date", current["closing_date"])
     if final_status == "at_risk" and final_closing is None:
         raise InvalidInputError("an at-risk activity needs a closing date (--closing-date)")
-    if not changes:
-        return
-    assignments = ", ".join(f"{name} = :{name}" for name in changes)
-    conn.execute(
-        text(f"UPDATE activity SET {assignments}, updated_at = now() WHERE id = :id"),
-        {**changes, "id": activity_id},
-    )
+    figures = {name: value for name, value in changes.items() if name != "themes"}
+    stored = dict(figures)
+    if "themes" in changes:
+        stored["themes"] = set_themes(conn, activity_id, cast(list[str] | None, changes["themes"]))
+    before, after = jsonable({name: current[name] for name in changes}), jsonable(stored)
+    changed: Changes = {
+        name: [before[name], after[name]] for name in changes if before[name] != after[name]
+    }
+    altered = {name: value for name, value in figures.items() if name in changed}
+    if altered:
+        assignments = ", ".join(f"{name} = :{name}" for name in altered)
+        conn.execute(
+            text(f"UPDATE activity SET {assignments}, updated_at = now() WHERE id = :id"),
+            {**altered, "id": activity_id},
+        )
+    if changed:
+        conn.execute(
+            text(
+                "INSERT INTO activity_event (activity_id, actor_id, action, changes, reason)"
+                " VALUES (:id, :actor, :action, CAST(:changes AS jsonb), :reason)"
+            ),
+            {
+                "id": activity_id,
+                "actor": actor_id,
+                "action": action,
+                "changes": json.dumps(changed),
+                "reason": reason.strip() if reason else None,
+            },
+        )
+    return changed
 
 
 class ActivityFacts(TypedDict):

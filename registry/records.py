@@ -37,7 +37,7 @@ def register_activity(conn: Connection, record: Mapping[str, object], source: st
         source=source,
         label="the activity",
     )
-    if report.rejected:
+    if not report.errors.empty:  # one record: a value a file import would drop is refused
         problems = "; ".join(
             f"{row.column}: {row.reason}" + (f" (got {row.value!r})" if row.value else "")
             for row in report.errors.itertuples()

@@ -1,7 +1,8 @@
 """Suppliers and their sites: fields, the Contracts Finder layout, and the upsert.
 
-A supplier is identified by its Companies House number (``GB-COH-…``) or, without one, by
-its normalised name, so name variants of one company fold together. A site is a supplier
+A supplier is identified by its Companies House number (``GB-COH-…``, normalised by
+:mod:`registry.names`) or, without one (a placeholder such as ``0`` is none), by its
+normalised name, so name variants of one company fold together. A site is a supplier
 at a place (postcode, or coordinates): the same supplier at the same postcode is one site,
 however many notices name it. Values a file leaves empty never erase stored ones.
 """
@@ -20,7 +21,7 @@ from registry import layouts
 from registry.fields import Field, Problems
 from registry.importer import ImportSpec, place_text
 from registry.merge import fold_duplicates
-from registry.names import company_number, name_key
+from registry.names import company_id_of, company_number, name_key
 from registry.upsert import Upsert
 
 FIELDS: tuple[Field, ...] = (
@@ -90,9 +91,8 @@ def prepare(records: pd.DataFrame, problems: Problems) -> pd.DataFrame:
         number != "", records["name_key"].map(numbers_by_name.to_dict()).astype(object).fillna("")
     )
     records["company_number"] = number.where(number != "", None)
-    records["supplier_key"] = ("GB-COH-" + number).where(
-        number != "", "name:" + records["name_key"]
-    )
+    supplier_id = company_id_of(number)
+    records["supplier_key"] = supplier_id.where(supplier_id != "", "name:" + records["name_key"])
     place = place_text(records)
     own_id = records["id"].fillna("").astype(str).str.strip()
     records["source_key"] = (records["source"] + ":" + own_id).where(

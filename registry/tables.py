@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from geo.metadata import (
+    append_only,
     geometry,
     key,
     metadata,
@@ -127,4 +128,5 @@ activity_event = sa.Table(
     *required("changes", type_=JSONB),
     *optional("reason"),
     timestamp("at"),
+    info=append_only(),
 )

@@ -59,11 +59,13 @@ class Upsert:
 
     @property
     def resolved(self) -> str:
-        """The staged rows (``r.*``) with the ids of their owner, territory and need area."""
+        """The staged rows (``r.*``) with the ids of their owner, territory and need area
+        (no owner id for a row merged into a record that keeps its own owner)."""
         return f"""
             SELECT i.*, o.id AS {self.owner}_id, t.id AS territory_id, n.id AS need_area_id
             FROM {self.table}_in i
-            JOIN organisation o ON o.kind = '{self.owner}' AND o.natural_key = i.{self.owner}_key
+            LEFT JOIN organisation o
+                ON o.kind = '{self.owner}' AND o.natural_key = i.{self.owner}_key
             JOIN current_territory t ON t.code = i.territory_code
             LEFT JOIN current_need_area n ON n.code = i.need_area_code
         """

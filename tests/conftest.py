@@ -21,8 +21,9 @@ from sqlalchemy.engine import URL, make_url
 from boundaries.gazetteer import PostcodeLoadReport, load_postcodes
 from boundaries.sources import need_areas_2019, postcodes_2025, territories_2023
 from boundaries.store import LoadReport, load_geography
-from geo import migrate
+from geo import migrate, roles
 from geo.db import DatabaseUnavailableError, check_connection, make_engine
+from geo.metadata import append_only_tables, domain_metadata
 from geo.settings import Settings, get_settings
 from registry import activities, suppliers
 from registry.importer import run_import
@@ -51,25 +52,48 @@ def _janitor(server: URL, name: str) -> DatabaseJanitor:
 
 @pytest.fixture(scope="session")
 def server_url(settings: Settings) -> URL:
-    """The configured server; the run stops at once, with the next step, if it is down."""
-    engine = make_engine(settings.sqlalchemy_url)
+    """The configured server as a superuser (it creates the test databases); the run stops
+    at once, with the next step, if it is down."""
+    engine = make_engine(settings.admin_url or settings.owner_url)
     try:
         check_connection(engine)
     except DatabaseUnavailableError as exc:
         pytest.exit(f"{exc} (`make test` does both.)", returncode=3)
     finally:
         engine.dispose()
-    return make_url(settings.sqlalchemy_url)
+    return make_url(settings.admin_url or settings.owner_url)
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: URL) -> Iterator[str]:
-    """A migrated test database, dropped at the end of the session."""
+def database_url(server_url: URL, settings: Settings) -> Iterator[str]:
+    """A test database, migrated as the owner role with the app role's grants, as
+    `dualimpact db start` and `db upgrade` make one; dropped at the end of the session.
+    The URL is the superuser's (fixtures wipe tables through the audit triggers)."""
     name = f"dualimpact_test_{os.getpid()}"
     with _janitor(server_url, name):
         url = server_url.set(database=name).render_as_string(hide_password=False)
-        migrate.upgrade(url)
+        owner, app = _role_urls(settings, name)
+        if settings.admin_url:
+            roles.prepare(url, owner, app)
+        migrate.upgrade(owner)
+        roles.apply_grants(owner, app, append_only_tables(domain_metadata()))
         yield url
+
+
+@pytest.fixture(scope="session")
+def app_database_url(database_url: str, settings: Settings) -> str:
+    """The test database as the web app connects to it: the app role, which owns nothing
+    and may only insert into the audit tables."""
+    return _role_urls(settings, str(make_url(database_url).database))[1]
+
+
+def _role_urls(settings: Settings, database: str) -> tuple[str, str]:
+    """The owner's and the app's URLs of ``database`` (the same server)."""
+    owner, app = (
+        make_url(url).set(database=database).render_as_string(hide_password=False)
+        for url in (settings.owner_url, settings.sqlalchemy_url)
+    )
+    return owner, app
 
 
 @pytest.fixture

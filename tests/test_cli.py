@@ -182,3 +182,26 @@ def test_about_gives_the_licence_attribution() -> None:
     code, out, _ = _run("about")
     assert code == 0
     assert "Open Government Licence" in out and "mySociety" in out
+
+
+def test_locate_never_overwrites_input_columns(tmp_path: Path) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text("name,lat,lon,territory_code,error\nOxford,51.752,-1.258,mine,keep me\n")
+    out_path = tmp_path / "placed.csv"
+    code, _, err = _run("locate", str(source), "-o", str(out_path))
+    assert code == 0, err
+    assert "territory_code_located" in err
+    placed = pd.read_csv(out_path, dtype=str, keep_default_na=False)
+    assert placed.columns.tolist()[:5] == ["name", "lat", "lon", "territory_code", "error"]
+    assert (placed.loc[0, "territory_code"], placed.loc[0, "error"]) == ("mine", "keep me")
+    assert placed.loc[0, "territory_code_located"] == "E23000029"
+    assert placed.loc[0, "error_located"] == ""
+
+    code, _, err = _run("locate", str(source), "-o", str(out_path), "--suffix", "_pfa")
+    assert code == 0, err
+    assert "territory_code_pfa" in pd.read_csv(out_path).columns
+
+    source.write_text("lat,lon,error,error_located\n51.752,-1.258,x,y\n")
+    code, _, err = _run("locate", str(source))
+    assert code == 2
+    assert "error_located" in err and "--suffix" in err

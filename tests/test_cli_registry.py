@@ -64,6 +64,9 @@ def test_geocode_keeps_every_row_in_order(tmp_path: Path) -> None:
         "precision",
         "territory_code",
         "need_area_code",
+        "territory_share",
+        "ambiguous",
+        "postcode_from_address",
         "error",
     ]
     assert placed["ref"].tolist() == ["a", "b", "c", "d", "e"]
@@ -110,7 +113,7 @@ def test_import_reports_and_writes_the_errors_file(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert (summary["stored"], summary["rejected"]) == (1, 1)
     listed = pd.read_csv(errors)
-    assert listed.columns.tolist() == ["row", "column", "value", "reason"]
+    assert listed.columns.tolist() == ["row", "column", "value", "reason", "outcome"]
     assert listed.iloc[0]["row"] == 3
 
 
@@ -173,3 +176,79 @@ def test_bad_options_are_named_not_tracebacks(
     code, _, err = _run(*[a.format(dup=dup, ok=ok) for a in args])
     assert code == 2, err
     assert message in err
+
+
+def _placed(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_geocode_never_overwrites_input_columns(tmp_path: Path) -> None:
+    source = tmp_path / "sites.csv"
+    source.write_text(
+        "ref,postcode,lat,lon,territory_code,error\n"
+        "a,OX1 1DP,,,mine,keep me\n"
+        "b,CF10 1EP,51.4816,-3.1791,,\n"
+    )
+    out_path = tmp_path / "placed.csv"
+    code, _, err = _run("geocode", str(source), "-o", str(out_path))
+    assert code == 0, err
+    assert "lat_geocoded" in err and "territory_code_geocoded" in err
+    placed = _placed(out_path)
+    assert placed.columns.tolist() == [
+        "ref",
+        "postcode",
+        "lat",
+        "lon",
+        "territory_code",
+        "error",
+        "lat_geocoded",
+        "lon_geocoded",
+        "precision",
+        "territory_code_geocoded",
+        "need_area_code",
+        "territory_share",
+        "ambiguous",
+        "postcode_from_address",
+        "error_geocoded",
+    ]
+    assert placed["territory_code"].tolist() == ["mine", ""]
+    assert placed["error"].tolist() == ["keep me", ""]
+    assert placed["lat"].tolist() == ["", "51.4816"]
+    assert placed["territory_code_geocoded"].tolist() == ["E23000029", "W15000003"]
+    assert placed["precision"].tolist() == ["postcode", "coordinates"]
+    assert placed["error_geocoded"].tolist() == ["", ""]
+
+    code, _, err = _run("geocode", str(source), "-o", str(out_path), "--suffix", "_di")
+    assert code == 0, err
+    assert {"lat_di", "territory_code_di", "error_di"} <= set(_placed(out_path).columns)
+
+
+def test_geocode_refuses_when_the_suffixed_name_is_taken_too(tmp_path: Path) -> None:
+    source = tmp_path / "sites.csv"
+    source.write_text("postcode,error,error_geocoded\nOX1 1DP,x,y\n")
+    code, _, err = _run("geocode", str(source))
+    assert code == 2
+    assert "error_geocoded" in err and "--suffix" in err
+
+
+def test_geocode_takes_postcodes_from_the_address_column(tmp_path: Path) -> None:
+    source = tmp_path / "suppliers.csv"
+    source.write_text(
+        "name,postcode,address\n"
+        '1 Oak Group Limited,,"Sudbury Business Centre, Milner Road, Sudbury, Suffolk, '
+        'United Kingdom, CO10 2XG"\n'
+        "Club,OX1 1DP,\n"
+        "Nowhere,,Somewhere without a postcode\n"
+    )
+    out_path = tmp_path / "placed.csv"
+    code, _, err = _run("geocode", str(source), "-o", str(out_path))
+    assert code == 0, err
+    assert "1 postcode taken from the address" in err
+    placed = _placed(out_path)
+    assert placed["postcode_from_address"].tolist() == ["CO10 2XG", "", ""]
+    assert placed["precision"].tolist() == ["postcode", "postcode", ""]
+    assert placed["error"].tolist()[:2] == ["", ""]
+    assert placed["ambiguous"].tolist() == ["false", "false", ""]
+    code, _, err = _run("geocode", str(source), "--address-column", "street")
+    assert code == 2
+    assert "no column 'street' (--address-column)" in err

@@ -52,7 +52,8 @@ def test_good_rows_are_stored_and_bad_rows_listed_with_row_column_reason(
         "Sea,,JE3 2DU,,,,,\n",
     )
     report = run_import(registry, activities.SPEC, path)
-    assert (report.stored, report.rejected) == (2, 7)
+    # An unknown theme or a link that is not a web address is dropped; the row is kept.
+    assert (report.stored, report.rejected) == (4, 5)
     assert _accounted(report)
     errors = report.errors.set_index("row")
     assert errors.loc[4, "column"] == "postcode"
@@ -63,6 +64,7 @@ def test_good_rows_are_stored_and_bad_rows_listed_with_row_column_reason(
     assert errors.loc[8, "reason"] == "name is empty"
     assert "is not a web address" in errors.loc[9, "reason"]
     assert "Jersey" in errors.loc[10, "reason"]
+    assert errors.loc[[7, 9], "outcome"].tolist() == ["value dropped, row imported"] * 2
 
     with registry.connect() as conn:
         stored = queries.activities(conn).set_index("name")

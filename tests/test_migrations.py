@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
+from cli.main import app as cli
 from geo import migrate
-from geo.db import make_engine
+from geo.db import describe, make_engine
 from geo.metadata import domain_metadata
+from geo.settings import get_settings
 
 # The models are the reference: the migrations must build exactly their tables and indexes.
 METADATA = domain_metadata()
@@ -87,3 +92,28 @@ def test_models_and_migrations_agree(database_url: str) -> None:
             assert compare_metadata(context, METADATA) == []
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_creates_a_database_that_does_not_exist_yet(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = make_url(empty_database_url)
+    server = make_engine(
+        target.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{target.database}"'))
+    finally:
+        server.dispose()
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"Created database {describe(empty_database_url)}" in result.stdout
+    assert migrate.current(empty_database_url) == migrate.head()
+    assert _tables(empty_database_url) == TABLES

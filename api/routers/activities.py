@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from accounts.stewardship import register_for, require_steward
+from accounts import stewardship
 from api.deps import CurrentUser, ReadConn, ViewerDep, WriteConn
 from api.geojson import features
 from api.schemas import ActivityIn, ActivityPatch, EvidenceIn, Id
 from boundaries.gazetteer import place_postcode
 from geo.attribution import SHORT
 from geo.errors import InvalidInputError
+from geo.jsonable import jsonable
+from procurement import activity_changes
 from procurement.backing import backing_counts
 from registry import privacy
 from registry import queries as registry_queries
@@ -130,8 +132,7 @@ def register(body: ActivityIn, conn: WriteConn, user: CurrentUser) -> dict[str, 
     """Register an activity (a provider's own, or a buyer's staff for their territory):
     validated and geocoded exactly as an import. The same name at the same postcode is
     the same activity: sending it again updates it."""
-    fields = body.model_dump(exclude_none=True)
-    registered = register_for(conn, user, fields)
+    registered = activity_changes.register(conn, user, body.model_dump(exclude_none=True))
     frame = registry_queries.activity(conn, registered.activity_id)
     (feature,) = features(frame.to_dict("records"))
     return {**feature, "created": registered.created}
@@ -142,15 +143,15 @@ def update(
     activity_id: Id, body: ActivityPatch, conn: WriteConn, user: CurrentUser
 ) -> dict[str, Any]:
     """Change an activity's figures, status (e.g. at risk, with a closing date), area
-    served, safeguarding flag or themes."""
-    require_steward(conn, user, activity_id)
-    changes = body.model_dump(exclude_unset=True)
-    if "themes" in changes:
-        registry_queries.set_themes(conn, activity_id, changes.pop("themes"))
+    served, safeguarding flag or themes. The funding gap is its provider's to change, or a
+    buyer lead's of its territory as an override with a reason, and never below what
+    awarded SPOs already promise (409); only its provider may clear the safeguarding flag.
+    Every change is recorded in the activity's history."""
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
     if "service_radius_km" in changes:
         radius = changes.pop("service_radius_km")
         changes["service_radius_m"] = None if radius is None else radius * 1000.0
-    registry_queries.update_activity(conn, activity_id, changes)
+    activity_changes.change_activity(conn, user, activity_id, changes, body.reason)
     (feature,) = features(registry_queries.activity(conn, activity_id).to_dict("records"))
     return feature
 
@@ -160,7 +161,16 @@ def add_evidence(
     activity_id: Id, body: EvidenceIn, conn: WriteConn, user: CurrentUser
 ) -> dict[str, Any]:
     """Attach a link to evidence of what the activity achieves."""
-    require_steward(conn, user, activity_id)
-    registry_queries.add_evidence(conn, activity_id, body.url)
+    stewardship.add_evidence(conn, user, activity_id, body.url)
     (feature,) = features(registry_queries.activity(conn, activity_id).to_dict("records"))
     return feature
+
+
+@router.get("/{activity_id}/history")
+def history(activity_id: Id, conn: ReadConn, user: CurrentUser) -> dict[str, Any]:
+    """Who changed the activity's record, when, from what to what and why: for its
+    provider, the buyers of its territory and admins (never the public)."""
+    return {
+        "activity": activity_id,
+        "events": jsonable(stewardship.history(conn, user, activity_id)),
+    }

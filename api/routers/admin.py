@@ -1,5 +1,5 @@
 """The platform's admins add organisations and people (the first admin comes from
-``dualimpact users create``)."""
+``dualimpact users create``); who may is a row of :data:`accounts.permissions.PERMISSIONS`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from accounts.users import create_organisation, create_user, require_role
+from accounts.permissions import Action, require
+from accounts.users import create_organisation, create_user
 from api.deps import CurrentUser, WriteConn
 from api.schemas import OrganisationIn, UserIn
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["admin"])
 
 @router.post("/organisations", status_code=status.HTTP_201_CREATED)
 def add_organisation(body: OrganisationIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
-    require_role(user, ["admin"], "add an organisation")
+    require(user, Action.ADD_ORGANISATION)
     organisation_id = create_organisation(
         conn, body.kind, body.name, buyer_kind=body.buyer_kind, territories=body.territories
     )
@@ -25,7 +26,7 @@ def add_organisation(body: OrganisationIn, conn: WriteConn, user: CurrentUser) -
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def add_user(body: UserIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
-    require_role(user, ["admin"], "add a user")
+    require(user, Action.ADD_USER)
     user_id = create_user(
         conn, body.email, body.name, body.password, body.organisation_id, body.role
     )

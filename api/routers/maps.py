@@ -1,4 +1,5 @@
-"""Map documents (folium, Leaflet served by the app) for the pages' frames."""
+"""Map documents (folium, Leaflet served by the app) for the pages' frames, each under a
+Content-Security-Policy that allows its own inline scripts by hash and nothing else."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import IndexesDep, ReadConn, SettingsDep
+from api.security import map_response
 from maps import render, report
 from matching import near
 
@@ -19,7 +21,7 @@ Code = Annotated[str, Path(pattern=r"^[A-Z]\d{8}$")]
 def uk(indexes: IndexesDep, settings: SettingsDep) -> HTMLResponse:
     """The 45 territories by gap index (simplified outlines: a light page)."""
     fmap = render.uk_map(indexes.coverage().summary, indexes.outlines(), tiles=settings.tiles)
-    return HTMLResponse(render.html_page(fmap))
+    return map_response(render.page(fmap), settings.tiles)
 
 
 @router.get("/territory/{code}.html")
@@ -31,7 +33,7 @@ def territory(
     fmap = report.territory_map(
         conn, indexes.coverage(), code, tiles=settings.tiles, outlines=indexes.outlines()
     )
-    return HTMLResponse(render.html_page(fmap))
+    return map_response(render.page(fmap), settings.tiles)
 
 
 @router.get("/finder.html")
@@ -51,4 +53,4 @@ def finder(
     fmap = render.finder_map(
         (origin.lat, origin.lon, origin.label), found.ranked, tiles=settings.tiles
     )
-    return HTMLResponse(render.html_page(fmap))
+    return map_response(render.page(fmap), settings.tiles)

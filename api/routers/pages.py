@@ -1,6 +1,8 @@
 """The web pages people use: UK coverage, a territory, the supplier finder, the community
-view. Public data only (no sign-in); pre-award SPOs never reach them (they read the
-public register and coverage, which are built from awarded SPOs alone)."""
+view, and the API reference. Public data only (no sign-in); pre-award SPOs never reach them
+(they read the public register and coverage, which are built from awarded SPOs alone).
+Jinja escapes every value, and no template has an inline script or style attribute (the
+Content-Security-Policy allows neither)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import IndexesDep, ReadConn
 from geo.attribution import SHORT
 from geo.errors import DualImpactError, NotFoundError
-from maps import report
+from maps import assets, report
 from matching import near
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import reporting
@@ -110,6 +112,22 @@ def finder(
         profile=f"{found.profile.name} {found.profile.version}",
     )
     return _page(request, "finder.html", **context)
+
+
+@router.get("/docs")
+def docs(request: Request) -> HTMLResponse:
+    """The OpenAPI reference, drawn by the app's own copy of Swagger UI."""
+    return templates.TemplateResponse(
+        request,
+        "docs.html",
+        {
+            "title": request.app.title,
+            "openapi_url": request.app.openapi_url,
+            "swagger": {
+                f: assets.served_url(assets.SWAGGER_UI, f) for f in assets.SWAGGER_UI.files
+            },
+        },
+    )
 
 
 @router.get("/community")

@@ -91,10 +91,11 @@ def world(engine: Engine, accounts: Accounts) -> World:
 
 
 @pytest.fixture(scope="module")
-def app(database_url: str) -> FastAPI:
+def app(app_database_url: str) -> FastAPI:
+    """The app as it is deployed: connected as the least-privileged app role."""
     return create_app(
         Settings(
-            database_url=database_url,
+            database_url=app_database_url,
             secret_key=SECRET,
             coverage_seconds=0.0,
             map_tiles="none",

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
 from accounts import tokens
+from accounts.users import create_organisation, create_user
 
 SECRET = "test-signing-key-not-for-production-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -23,6 +26,39 @@ class Accounts:
             return {}
         token = tokens.issue(self.users[persona], SECRET, 30)
         return {"Authorization": f"Bearer {token}"}
+
+
+# More of the cast, for the role matrix: an analyst in each kind of organisation, and a
+# second buyer (a council) buying for the same territory as Thames Valley Police.
+# persona → (organisation, kind, buyer kind, territories, role)
+MORE_CAST: dict[str, tuple[str, str, str | None, tuple[str, ...], str]] = {
+    "supplier_analyst": ("Acme Facilities Ltd", "supplier", None, (), "analyst"),
+    "provider_analyst": ("Oxford Youth Trust", "provider", None, (), "analyst"),
+    "operator_analyst": ("Dual Impact platform", "operator", None, (), "analyst"),
+    "council_lead": ("Oxfordshire County Council", "buyer", "council", (TVP,), "buyer_lead"),
+    "council_evaluator": (
+        "Oxfordshire County Council",
+        "buyer",
+        "council",
+        (TVP,),
+        "buyer_evaluator",
+    ),
+}
+
+
+def with_more_cast(engine: Engine, accounts: Accounts) -> Accounts:
+    """``accounts`` and the people of :data:`MORE_CAST` (an organisation already there, found
+    by its name, is joined rather than made again)."""
+    users, organisations = dict(accounts.users), dict(accounts.organisations)
+    with engine.begin() as conn:
+        for persona, (org, kind, buyer_kind, territories, role) in MORE_CAST.items():
+            organisation = create_organisation(
+                conn, kind, org, buyer_kind=buyer_kind, territories=territories
+            )
+            email = f"{persona}@example.org"
+            users[persona] = create_user(conn, email, persona, PASSWORD, organisation, role)
+            organisations[persona] = organisation
+    return Accounts(users, organisations)
 
 
 @dataclass(frozen=True)

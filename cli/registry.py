@@ -28,6 +28,7 @@ from geo.geocode_csv import (
 )
 from geo.settings import get_settings
 from matching.queries import territory_id
+from procurement import ledger
 from registry import activities, oruk, privacy, queries, suppliers
 from registry.importer import ImportReport, ImportSpec, run_import
 from registry.readers import FORMATS
@@ -365,6 +366,9 @@ def activity_update(
         "safeguarding": safeguarding,
     }
     with open_engine() as engine, engine.begin() as conn:
+        if funding_gap is not None:  # a capacity-ledger input: never below what is promised
+            ledger.lock_activities(conn, [activity_id])
+            ledger.check_gap(conn, activity_id, funding_gap)
         queries.update_activity(
             conn, activity_id, {k: v for k, v in changes.items() if v is not None}
         )

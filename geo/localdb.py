@@ -114,26 +114,30 @@ class LocalCluster:
             owner = pwd.getpwnam(SERVICE_USER)
             os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
         self.data_dir.chmod(0o700)
-        secret = self.data_dir / ".initdb-password"
+        # initdb wants an empty folder: the password file sits beside it, briefly.
+        secret = self.data_dir.parent / f".{self.data_dir.name}-initdb-password"
+        secret.touch(mode=0o600)
         secret.write_text(self.password + "\n")
         if _running_as_root():
             os.chown(secret, owner.pw_uid, owner.pw_gid)
         secret.chmod(0o600)
-        _run_as_owner(
-            [
-                _pg_bin("initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                SERVICE_USER,
-                "--auth=scram-sha-256",
-                f"--pwfile={secret}",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]
-        )
-        secret.unlink()
+        try:
+            _run_as_owner(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SERVICE_USER,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={secret}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        finally:
+            secret.unlink()
 
     def _require_passwords(self) -> None:
         """Give the superuser ``password`` (while ``trust`` still lets it in), then make

@@ -43,8 +43,7 @@ def ensure_role(conn: Connection, name: str, password: str) -> bool:
     verb = "ALTER" if exists else "CREATE"
     statement = conn.execute(
         text(
-            f"SELECT format('{verb} ROLE %I LOGIN PASSWORD %L',"
-            " CAST(:n AS text), CAST(:p AS text))"
+            f"SELECT format('{verb} ROLE %I LOGIN PASSWORD %L', CAST(:n AS text), CAST(:p AS text))"
         ),
         {"n": name, "p": password},
     ).scalar_one()

@@ -7,8 +7,9 @@ person can fix a file in one pass.
 
 A problem either rejects its row (a missing name, a postcode that does not exist, a control
 character) or, for values that only enrich a record (an evidence link that is not a web
-address, a theme outside the vocabulary), drops that value and keeps the row; the errors
-file says which (its ``outcome`` column).
+address, a theme outside the vocabulary), drops that value and keeps the row, or only notes something to check (a postcode taken from
+the address, a place in a sector that straddles territories); the errors file says which
+(its ``outcome`` column).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Field:
 
 REJECTED = "row rejected"
 DROPPED = "value dropped, row imported"
+NOTED = "row imported, check it"  # e.g. a postcode rescued from the address
 ERROR_COLUMNS = ["row", "column", "value", "reason", "outcome"]
 # Characters no text field may hold: C0 and C1 controls but tab, line feed, carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -71,10 +73,12 @@ class Problems:
     rows: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
     def add(
-        self, row: int, column: str, value: object, reason: str, *, rejects: bool = True
+        self, row: int, column: str, value: object, reason: str, *, outcome: str = REJECTED
     ) -> None:
+        """One problem; ``outcome`` is :data:`REJECTED` (the row is not imported),
+        :data:`DROPPED` (the value is not) or :data:`NOTED` (all is imported; look again)."""
         shown = "" if value is None else _CONTROL.sub(_escaped, str(value))
-        self.rows.append((int(row), column, shown, reason, REJECTED if rejects else DROPPED))
+        self.rows.append((int(row), column, shown, reason, outcome))
 
     def add_many(
         self, rows: npt.NDArray[np.int64], column: str, values: Sequence[object], reason: str
@@ -275,7 +279,7 @@ def _themes(
                 column,
                 text.iloc[i],
                 f"unknown {name} {', '.join(unknown)} (use: {', '.join(VOCABULARY)})",
-                rejects=False,
+                outcome=DROPPED,
             )
     return pd.Series([known or None for known, _ in parsed], index=text.index, dtype=object)
 
@@ -297,7 +301,7 @@ def _urls(
         if junk:
             what = "is not a web address" if len(junk) == 1 else "are not web addresses"
             shown = ", ".join(repr(link) for link in junk)
-            p.add(row[i], column, value, f"{name} {shown} {what} (https://...)", rejects=False)
+            p.add(row[i], column, value, f"{name} {shown} {what} (https://...)", outcome=DROPPED)
         values.append(links or None)
     return pd.Series(values, index=text.index, dtype=object)
 

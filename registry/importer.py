@@ -25,7 +25,7 @@ from boundaries import repository
 from boundaries.gazetteer import gazetteer_for
 from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
-from registry.fields import DROPPED, Field, Problems, map_columns, parse_fields
+from registry.fields import DROPPED, NOTED, Field, Problems, map_columns, parse_fields
 from registry.readers import FORMATS, RawTable, read_table
 
 Step = Callable[[str], None]
@@ -356,7 +356,17 @@ def _geocode(
             columns.get("postcode", "postcode"),
             postcode.iloc[i],
             f"postcode {placed['postcode'].iloc[i]} taken from the end of the address",
-            rejects=False,
+            outcome=NOTED,
+        )
+    for i in np.flatnonzero(placed["ambiguous"].to_numpy()):
+        problems.add(
+            records["row"].iloc[i],
+            columns.get("postcode", "postcode"),
+            postcode.iloc[i],
+            f"placed by its {placed['precision'].iloc[i]}, which straddles territories: "
+            f"{placed['territory_share'].iloc[i]:.0%} of its postcodes are in "
+            f"{placed['territory_code'].iloc[i]}; check the territory",
+            outcome=NOTED,
         )
     for i in np.flatnonzero((placed["error"] != "").to_numpy()):
         if by_coordinates[i]:

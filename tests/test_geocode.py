@@ -260,7 +260,7 @@ def test_imports_take_the_postcode_from_the_address(conn: Connection) -> None:
     raw = RawTable(
         pd.DataFrame(
             {
-                "supplier_name": ["1 Oak Group Limited"],
+                "supplier_name": ["Address Rescue Test Supplier"],  # not in the shared files
                 "postcode": [""],
                 "address": [
                     "Sudbury Business Centre, Milner Road, Sudbury, Suffolk, United Kingdom, "
@@ -280,7 +280,7 @@ def test_imports_take_the_postcode_from_the_address(conn: Connection) -> None:
     assert stored.postcode == "CO10 2XG"
     (note,) = report.errors.to_dict("records")
     assert note["reason"] == "postcode CO10 2XG taken from the end of the address"
-    assert (note["row"], note["outcome"]) == (2, "value dropped, row imported")
+    assert (note["row"], note["outcome"]) == (2, "row imported, check it")
 
 
 # On the England-Scotland border (Longtown, Canonbie): postcode_sectors.csv puts 62 % of
@@ -320,6 +320,18 @@ def test_an_unknown_unit_of_a_straddling_sector_is_placed_with_its_share_and_fla
     assert out["ambiguous"].tolist()[1:] == [True, False, False]
     assert out["territory_share"][2] == 1.0
     assert 0.9 <= out["territory_share"][3] <= 1.0
+
+
+def test_an_import_placed_by_a_straddling_area_is_kept_and_noted(conn: Connection) -> None:
+    raw = RawTable(
+        pd.DataFrame({"supplier_name": ["Straddle Test Haulage"], "postcode": ["CW3"]}),
+        np.array([2], dtype=np.int64),
+    )
+    report = import_table(conn, suppliers.SPEC, raw, source="straddle-test")
+    assert (report.stored, report.rejected) == (1, 0)
+    (note,) = report.errors.to_dict("records")
+    assert note["outcome"] == "row imported, check it"
+    assert "straddles territories" in note["reason"] and "%" in note["reason"]
 
 
 @pytest.mark.parametrize(

@@ -303,7 +303,8 @@ def test_a_deflator_survives_a_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("file", "edit", "problem"),
     [
-        ("costs.csv", ("cost_gbp,", ""), "missing column(s): cost_gbp"),
+        ("costs.csv", ("cost_gbp,", ""), "row 2 has 7 fields, the header has 6"),
+        ("costs.csv", (",cost_gbp,", ",cost,"), "missing column(s): cost_gbp"),
         ("costs.csv", (",2000,", ",lots,"), "cost_gbp 'lots' is not a number"),
         ("costs.csv", ("2024/25", "2024-25"), "price_year '2024-25'"),
         ("assumptions.csv", ("homelessness,AT1", "homelessness,AT9"), "'AT9' is not in the costs"),

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from accounts.permissions import PERMISSIONS, Action
+from cli.main import app as cli
 from procurement import states
 from tests.api.helpers import Accounts, World, commitment, tender_body, with_more_cast
 
@@ -231,3 +233,15 @@ def test_the_state_machine_names_the_same_roles_as_the_permissions_table() -> No
     for action, pairs in moves.items():
         for pair in pairs:
             assert states.TRANSITIONS[pair] == set(PERMISSIONS[action]), (action, pair)
+
+
+def test_the_command_line_cannot_set_a_gap_below_awarded_commitments_either(
+    client: TestClient, everyone: Accounts, world: World, engine: Engine, cli_env: None
+) -> None:
+    _awarded(client, everyone, world.youth_club, 5_000)
+    refused = CliRunner().invoke(
+        cli, ["activities", "update", str(world.youth_club), "--funding-gap", "1000"]
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "£5,000" in refused.output
+    assert _activity(engine, world.youth_club)["funding_gap"] == 10_000

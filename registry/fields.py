@@ -6,10 +6,10 @@ collects every problem (row, column, value, reason) instead of stopping at the f
 person can fix a file in one pass.
 
 A problem either rejects its row (a missing name, a postcode that does not exist, a control
-character) or, for values that only enrich a record (an evidence link that is not a web
-address, a theme outside the vocabulary), drops that value and keeps the row, or only notes something to check (a postcode taken from
-the address, a place in a sector that straddles territories); the errors file says which
-(its ``outcome`` column).
+character); or, for values that only enrich a record (an evidence link that is not a web
+address, a theme outside the vocabulary), drops that value and keeps the row; or only notes
+something to check (a postcode taken from the address, a place in a sector that straddles
+territories). The errors file says which (its ``outcome`` column).
 """
 
 from __future__ import annotations

@@ -358,7 +358,7 @@ def _geocode(
             f"postcode {placed['postcode'].iloc[i]} taken from the end of the address",
             outcome=NOTED,
         )
-    for i in np.flatnonzero(placed["ambiguous"].to_numpy()):
+    for i in np.flatnonzero(placed["ambiguous"].fillna(False).to_numpy(bool)):
         problems.add(
             records["row"].iloc[i],
             columns.get("postcode", "postcode"),

@@ -366,10 +366,10 @@ def activity_update(
         "safeguarding": safeguarding,
     }
     with open_engine() as engine, engine.begin() as conn:
-        if funding_gap is not None:  # a capacity-ledger input: never below what is promised
-            ledger.lock_activities(conn, [activity_id])
-            ledger.check_gap(conn, activity_id, funding_gap)
+        ledger.lock_activities(conn, [activity_id])
         queries.update_activity(
             conn, activity_id, {k: v for k, v in changes.items() if v is not None}
         )
+        if funding_gap is not None:  # a capacity-ledger input: never below what is promised
+            ledger.check_gap(conn, activity_id, funding_gap)  # refused: all rolled back
     console.print(f"Activity {activity_id} updated.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 import pyarrow as pa
@@ -51,12 +52,23 @@ def read_query(
 
     ``schema`` names and types the columns, in the query's order; ``params`` fill its
     ``%s`` placeholders (bound by psycopg).
+
+    COPY takes its snapshot *before* it locks the tables it reads, so a table swapped in by
+    a concurrent transaction (as a postcode reload does) would read as empty. The query is
+    therefore planned first, in the same transaction, which takes and keeps those locks;
+    the COPY that follows sees the tables as they are once any swap has committed.
     """
     buffer = io.BytesIO()
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params) as copy:
-        for data in copy:
-            buffer.write(data)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.transaction() if driver.autocommit else nullcontext(),
+        driver.cursor() as cursor,
+    ):
+        cursor.execute(f"SELECT * FROM ({query}) AS locked LIMIT 0", params)
+        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params) as copy:
+            for data in copy:
+                buffer.write(data)
     if buffer.tell() == 0:
         return schema.empty_table()
     buffer.seek(0)

@@ -43,6 +43,13 @@ class Action(StrEnum):
     RAISE_SAFEGUARDING = "flag an activity as safeguarded"
     CLEAR_SAFEGUARDING = "clear an activity's safeguarding flag"
     READ_ACTIVITY_HISTORY = "read who changed an activity"
+    CLAIM_ACTIVITY = "claim a listed activity for their organisation"
+    APPROVE_CLAIM = "approve a claim that no identifier proves"
+    VERIFY_ACTIVITY = "verify an activity"
+    MARK_LAPSED = "mark an activity lapsed"
+    DECIDE_ELIGIBILITY = "decide whether an activity is a dual-impact activity"
+    EDIT_DELIVERY_SITES = "change where an activity is delivered"
+    ALLOW_INELIGIBLE = "let an SPO commit to an activity not found eligible"
     ADD_ORGANISATION = "add an organisation"
     ADD_USER = "add a user"
 
@@ -55,6 +62,7 @@ class Scope(StrEnum):
     TENDER_BUYER = "tender's buyer"  # works for the tender's buyer
     ACTIVITY_PROVIDER = "activity's provider"  # works for the activity's own provider
     TERRITORY_BUYER = "territory's buyer"  # works for a buyer of the territory concerned
+    TERRITORY_TEAM = "territory's community team"  # works in the territory's community team
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ _TERRITORY_STAFF = {
 # territory, the operator's admins.
 _STEWARDS = {"provider": _grant(Scope.ACTIVITY_PROVIDER), **_TERRITORY_STAFF, "admin": _ANYWHERE}
 _OPERATOR = {"admin": _ANYWHERE}
+# The community team of the activity's territory, and the operator's admins.
+_COMMUNITY = {"community": _grant(Scope.TERRITORY_TEAM), "admin": _ANYWHERE}
 
 PERMISSIONS: Mapping[Action, Mapping[str, Grant]] = {
     Action.OPEN_TENDER: {"buyer_lead": _grant(Scope.TERRITORY_BUYER)},
@@ -100,9 +110,9 @@ PERMISSIONS: Mapping[Action, Mapping[str, Grant]] = {
     Action.RESPOND_TO_DELIVERY: {"provider": _grant(Scope.ACTIVITY_PROVIDER)},
     Action.SIGN_OFF_DELIVERY: _TENDER_LEAD,
     # A provider registers its own activities; buyers' staff connect in their territories'.
-    Action.REGISTER_ACTIVITY: {"provider": _ANYWHERE, **_TERRITORY_STAFF, "admin": _ANYWHERE},
+    Action.REGISTER_ACTIVITY: {"provider": _ANYWHERE, **_TERRITORY_STAFF, **_COMMUNITY},
     Action.EDIT_ACTIVITY: _STEWARDS,
-    Action.ADD_EVIDENCE: _STEWARDS,
+    Action.ADD_EVIDENCE: {**_STEWARDS, **_COMMUNITY},
     # The gap is a capacity-ledger input: its provider's to say; a buyer lead of its
     # territory may override it, with a reason, re-checked against the ledger.
     Action.SET_FUNDING_GAP: {
@@ -117,6 +127,18 @@ PERMISSIONS: Mapping[Action, Mapping[str, Grant]] = {
         **_STEWARDS,
         "analyst": _grant(Scope.ACTIVITY_PROVIDER, Scope.TERRITORY_BUYER),
     },
+    # A provider takes over a listed record (proved by a matching charity or company
+    # number, else approved by the operator); the territory's community team verifies,
+    # decides eligibility and marks records lapsed.
+    Action.CLAIM_ACTIVITY: {"provider": _ANYWHERE},
+    Action.APPROVE_CLAIM: _OPERATOR,
+    Action.VERIFY_ACTIVITY: _COMMUNITY,
+    Action.MARK_LAPSED: _COMMUNITY,
+    Action.DECIDE_ELIGIBILITY: _COMMUNITY,
+    Action.EDIT_DELIVERY_SITES: {**_STEWARDS, **_COMMUNITY},
+    # The tender's buyer lead may let its SPOs commit to an activity the register does not
+    # find eligible, with a reason for the record.
+    Action.ALLOW_INELIGIBLE: {"buyer_lead": _grant(Scope.TENDER_BUYER, override=True)},
     Action.ADD_ORGANISATION: _OPERATOR,
     Action.ADD_USER: _OPERATOR,
 }
@@ -143,6 +165,7 @@ def _meets(user: User, scope: Scope, target: Target) -> bool:
         Scope.TENDER_BUYER: target.buyer_id == own,
         Scope.ACTIVITY_PROVIDER: target.provider_id == own,
         Scope.TERRITORY_BUYER: target.territory in user.territories,
+        Scope.TERRITORY_TEAM: target.territory in user.territories,
     }[scope]
 
 
@@ -224,6 +247,7 @@ def _phrase(roles: list[str], scope: Scope, target: Target) -> str:
         Scope.TENDER_BUYER: " at the tender's buyer",
         Scope.ACTIVITY_PROVIDER: " at the activity's own provider",
         Scope.TERRITORY_BUYER: f" buying for territory {target.territory or 'concerned'}",
+        Scope.TERRITORY_TEAM: f" working in territory {target.territory or 'concerned'}",
     }[scope]
     named = " or ".join(_role(role) for role in roles)
     return f"{_article(named)} {named}{where}"
@@ -250,6 +274,9 @@ def _why_not(user: User, scope: Scope, target: Target) -> str:
     if scope is Scope.TERRITORY_BUYER:
         buys = ", ".join(user.territories) or "no territory"
         return f"{org} does not buy for territory {target.territory} (it buys for {buys})"
+    if scope is Scope.TERRITORY_TEAM:
+        works = ", ".join(user.territories) or "no territory"
+        return f"{org} does not work in territory {target.territory} (it works in {works})"
     whose = {
         Scope.OWN_SUPPLIER: "the SPO's supplier",
         Scope.TENDER_BUYER: "the tender's buyer",

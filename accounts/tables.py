@@ -16,7 +16,15 @@ from geo.metadata import (
     timestamp,
 )
 
-ROLES = ("buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin")
+ROLES = (
+    "buyer_lead",
+    "buyer_evaluator",
+    "supplier",
+    "provider",
+    "community",
+    "analyst",
+    "admin",
+)
 
 # A person, in one organisation, with one role. Passwords are stored as Argon2 hashes.
 app_user = sa.Table(
@@ -33,7 +41,7 @@ app_user = sa.Table(
     sa.UniqueConstraint("email", name="uq_app_user_email"),
 )
 
-# The territories a buyer buys for.
+# The territories a buyer buys for, or a community team works in.
 organisation_territory = sa.Table(
     "organisation_territory",
     metadata,

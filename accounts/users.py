@@ -32,6 +32,9 @@ ROLES_BY_KIND = {
     "supplier": {"supplier", "analyst"},
     "provider": {"provider", "analyst"},
     "operator": {"admin", "analyst"},
+    # A community team (a community foundation, a council's community development team)
+    # connects in and verifies activities in its territories.
+    "community": {"community", "analyst"},
 }
 MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

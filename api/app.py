@@ -19,6 +19,7 @@ from api.routers import (
     admin,
     auth,
     coverage,
+    delivery_sites,
     health,
     maps,
     pages,
@@ -27,6 +28,7 @@ from api.routers import (
     spos,
     tenders,
     territories,
+    verification,
 )
 from api.security import SecurityHeaders
 from geo.attribution import SHORT
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         territories,
         activities,
+        verification,
+        delivery_sites,
         recommendations,
         tenders,
         spos,

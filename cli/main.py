@@ -10,7 +10,7 @@ from rich.markup import escape
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db, maps, matching, procurement, registry
+from cli import boundaries, db, maps, matching, procurement, registry, sites, verification
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -81,6 +81,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "map": maps.map_command,
     "assets": maps.assets_command,
 }
+for module in (verification, sites):
+    module.add_commands(registry.activities_app)
 for name, group in GROUPS.items():
     app.add_typer(group, name=name)
 for name, command in LOADS.items():

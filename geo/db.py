@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from geo.errors import DualImpactError
-from geo.settings import normalise_database_url
+from geo.settings import get_settings, normalise_database_url
 
 # A server that accepts the TCP connection but never answers (hung, or behind a broken
 # network) fails the connection after this long instead of holding the caller for minutes.
@@ -18,6 +18,10 @@ CONNECT_TIMEOUT_S = 10
 # SQLSTATEs meaning the server cannot be used at all: connection failures (class 08),
 # shutting down, crashed or starting up (57P01-57P03), no connection slots left (53300).
 _UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+# The session setting the read models take the lapse period (years) from.
+LAPSE_SETTING = "dualimpact.lapse_years"
 
 
 class DatabaseUnavailableError(DualImpactError):
@@ -29,16 +33,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     Connections are pinged before use unless ``pool_pre_ping=False`` is passed, and give
     up connecting after :data:`CONNECT_TIMEOUT_S` seconds unless the URL (or
-    ``connect_args``) sets its own ``connect_timeout``.
+    ``connect_args``) sets its own ``connect_timeout``. Each session carries the lapse
+    period (``dualimpact.lapse_years``, from :attr:`Settings.lapse_years`), which the
+    ``activity_placed`` view reads to tell a lapsed record.
     """
     kwargs.setdefault("pool_pre_ping", True)
     normalised = normalise_database_url(url)
+    connect_args = {
+        "options": f"-c {LAPSE_SETTING}={get_settings().lapse_years}",
+        **kwargs.pop("connect_args", {}),
+    }
     if "connect_timeout" not in make_url(normalised).query:
-        kwargs["connect_args"] = {
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            **kwargs.get("connect_args", {}),
-        }
-    return create_engine(normalised, **kwargs)
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, **connect_args}
+    return create_engine(normalised, connect_args=connect_args, **kwargs)
 
 
 def outage(exc: DBAPIError) -> Literal["unreachable", "busy"]:

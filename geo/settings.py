@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     def tiles(self) -> str | None:
         return None if self.map_tiles.lower() == "none" else self.map_tiles
 
+    # A claimed or verified activity not heard of (confirmed, delivering, funded) for this
+    # many years is *lapsed*: it drops out of rankings, maps and matching by default.
+    lapse_years: PositiveInt = 3
     # Where `dualimpact load ...` writes the rows it rejected from the shared files.
     import_errors_dir: Path = PROJECT_ROOT / ".dualimpact" / "import-errors"
     # Derived from the data folder unless set, so two clones on one machine do not collide.

@@ -117,6 +117,21 @@ spo_commitment = sa.Table(
     sa.CheckConstraint("value_gbp >= 0", name="ck_spo_commitment_value"),
 )
 
+# A tender's buyer letting its SPOs commit to an activity the register does not find
+# eligible (ineligible or not yet reviewed): who, when and why. Append-only.
+eligibility_allowance = sa.Table(
+    "eligibility_allowance",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    reference("tender_id", "tender.id", index=True),
+    reference("activity_id", "activity.id"),
+    reference("allowed_by", "app_user.id"),
+    *required("reason"),
+    timestamp("at"),
+    sa.UniqueConstraint("tender_id", "activity_id", name="uq_eligibility_allowance"),
+    info=append_only(),
+)
+
 # A recorded change to an awarded commitment (awarded commitments are never edited).
 spo_variation = sa.Table(
     "spo_variation",

@@ -13,9 +13,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from geo.geocode import PRECISIONS
 from geo.metadata import (
     append_only,
     geometry,
+    gist,
     key,
     metadata,
     one_of,
@@ -26,12 +28,25 @@ from geo.metadata import (
     required,
     timestamp,
 )
+from registry.categories import SLUGS as CATEGORY_SLUGS
 from registry.themes import VOCABULARY
 
-ORGANISATION_KINDS = ("provider", "supplier", "buyer", "operator")
+ORGANISATION_KINDS = ("provider", "supplier", "buyer", "operator", "community")
 BUYER_KINDS = ("police", "council", "nhs", "fire", "criminal_justice")
 ACTIVITY_STATUSES = ("active", "at_risk", "closed")
 THEME_SOURCES = ("classifier", "file", "override")
+# Whether an activity is a dual-impact activity: decided by the rules of
+# :mod:`registry.eligibility` or by a person (a *decision*, which the rules never replace).
+ELIGIBILITY = ("eligible", "ineligible", "needs_review")
+ELIGIBILITY_SOURCES = ("rules", "decision")
+# The verification ladder: listed (from open data) -> claimed (its provider took the record
+# over) -> verified (a community team confirmed it) -> lapsed (marked so, or a claimed or
+# verified record not heard of for the lapse period: see the ``activity_placed`` view).
+VERIFICATION = ("listed", "claimed", "verified", "lapsed")
+EVIDENCE_LEVELS = range(1, 6)  # Nesta Standards of Evidence, levels 1-5
+# Where an activity's own point is: its organisation's registered office (360Giving
+# recipients) or where it is delivered (anything registered as a service).
+LOCATION_BASES = ("registered_office", "delivery")
 MONEY = sa.Numeric(14, 2)  # pounds and pence
 
 # A provider (charity, social enterprise, community group), supplier, buyer or operator.
@@ -82,8 +97,55 @@ activity = sa.Table(
     *optional("grant_total_gbp", type_=MONEY),
     *optional("last_award_year", type_=sa.Integer),
     *optional("funders"),
+    *optional("grant_titles"),
+    sa.Column("location_basis", sa.String(20), server_default="delivery", nullable=False),
+    sa.Column("eligibility", sa.String(12), server_default="needs_review", nullable=False),
+    sa.Column(
+        "eligibility_categories",
+        sa.ARRAY(sa.String),
+        server_default=sa.text("'{}'::varchar[]"),
+        nullable=False,
+    ),
+    *optional("eligibility_reason"),
+    sa.Column("eligibility_source", sa.String(10), server_default="rules", nullable=False),
+    reference("eligibility_decided_by", "app_user.id", nullable=True),
+    *optional("eligibility_decided_at", type_=sa.DateTime(timezone=True)),
+    sa.Column("verification", sa.String(10), server_default="listed", nullable=False),
+    *optional("evidence_level", type_=sa.SmallInteger),
+    reference("verified_by", "app_user.id", nullable=True),
+    *optional("claimed_at", "verified_at", "confirmed_at", type_=sa.DateTime(timezone=True)),
     *placed_columns(),
     *placed_constraints("activity"),
+    sa.CheckConstraint(one_of("eligibility", ELIGIBILITY), name="ck_activity_eligibility"),
+    sa.CheckConstraint(
+        one_of("eligibility_source", ELIGIBILITY_SOURCES), name="ck_activity_eligibility_source"
+    ),
+    sa.CheckConstraint(
+        "eligibility_categories <@ ARRAY["
+        + ", ".join(f"'{c}'" for c in CATEGORY_SLUGS)
+        + "]::varchar[]",
+        name="ck_activity_eligibility_categories",
+    ),
+    sa.CheckConstraint(
+        "(eligibility = 'eligible') = (cardinality(eligibility_categories) > 0)",
+        name="ck_activity_eligible_has_category",
+    ),
+    sa.CheckConstraint(
+        "eligibility <> 'ineligible' OR eligibility_reason IS NOT NULL",
+        name="ck_activity_eligibility_reason",
+    ),
+    sa.CheckConstraint(one_of("verification", VERIFICATION), name="ck_activity_verification"),
+    sa.CheckConstraint(
+        f"evidence_level BETWEEN {EVIDENCE_LEVELS.start} AND {EVIDENCE_LEVELS.stop - 1}",
+        name="ck_activity_evidence_level",
+    ),
+    sa.CheckConstraint(
+        "verification <> 'verified' OR (verified_at IS NOT NULL AND evidence_level IS NOT NULL)",
+        name="ck_activity_verified_has_evidence",
+    ),
+    sa.CheckConstraint(
+        one_of("location_basis", LOCATION_BASES), name="ck_activity_location_basis"
+    ),
     sa.CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="ck_activity_status"),
     sa.CheckConstraint(one_of("themes_source", THEME_SOURCES), name="ck_activity_themes_source"),
     sa.CheckConstraint(
@@ -113,6 +175,29 @@ supplier_site = sa.Table(
     *placed_columns(),
     *placed_constraints("supplier_site"),
     sa.CheckConstraint("employees >= 0", name="ck_supplier_site_employees"),
+)
+
+# Where an activity is delivered, when that is not (only) its own point: each site is a
+# postcode or point, optionally with the area it serves. Matching, coverage, maps and the
+# finder use an activity's delivery sites when it has any (see ``activity_location``).
+delivery_site = sa.Table(
+    "delivery_site",
+    metadata,
+    key(),
+    reference("activity_id", "activity.id", index=True, ondelete="CASCADE"),
+    *optional("label", "address"),
+    geometry("MULTIPOLYGON", name="service_area", nullable=True),
+    sa.Column("postcode", sa.String(8)),
+    geometry("POINT"),
+    sa.Column("location_precision", sa.String(12), nullable=False),
+    reference("territory_id", "territory.id", index=True),
+    reference("need_area_id", "need_area.id", nullable=True),
+    reference("added_by", "app_user.id", nullable=True),
+    timestamp("created_at"),
+    sa.CheckConstraint(
+        one_of("location_precision", PRECISIONS), name="ck_delivery_site_location_precision"
+    ),
+    gist("delivery_site"),
 )
 
 # Who changed an activity's figures, flags or status, when, what (``changes``: field →

@@ -28,8 +28,14 @@ GIST_INDEXES = {
 }
 
 
-# The read models every package queries instead of repeating joins (migration 0005).
-VIEWS = {"current_territory", "current_need_area", "activity_placed", "supplier_site_placed"}
+# The read models every package queries instead of repeating joins (migrations 0005, 0007).
+VIEWS = {
+    "current_territory",
+    "current_need_area",
+    "activity_placed",
+    "activity_location",
+    "supplier_site_placed",
+}
 
 
 def _views(url: str) -> set[str]:

@@ -1,0 +1,9 @@
+"""Placeholder: filled in by the sites work of issue 12."""
+
+from __future__ import annotations
+
+import typer
+
+
+def add_commands(group: typer.Typer) -> None:
+    """Add this module's commands to the `dualimpact activities` group."""

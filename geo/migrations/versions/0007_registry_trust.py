@@ -177,7 +177,7 @@ def _in(column: str, values: Sequence[str]) -> str:
 
 
 def upgrade() -> None:
-    op.create_geospatial_table(
+    op.create_table(
         "delivery_site",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("activity_id", sa.Integer(), nullable=False),
@@ -213,9 +213,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_delivery_site_activity_id", "delivery_site", ["activity_id"])
-    op.create_geospatial_index(
-        "ix_delivery_site_geom", "delivery_site", ["geom"], postgresql_using="gist"
-    )
+    op.create_index("ix_delivery_site_geom", "delivery_site", ["geom"], postgresql_using="gist")
     op.create_index("ix_delivery_site_territory_id", "delivery_site", ["territory_id"])
 
     op.add_column("activity", sa.Column("grant_titles", sa.String(), nullable=True))
@@ -348,11 +346,6 @@ def downgrade() -> None:
     ):
         op.drop_column("activity", column)
     op.drop_index("ix_delivery_site_territory_id", table_name="delivery_site")
-    op.drop_geospatial_index(
-        "ix_delivery_site_geom",
-        table_name="delivery_site",
-        postgresql_using="gist",
-        column_name="geom",
-    )
+    op.drop_index("ix_delivery_site_geom", table_name="delivery_site")
     op.drop_index("ix_delivery_site_activity_id", table_name="delivery_site")
-    op.drop_geospatial_table("delivery_site")
+    op.drop_table("delivery_site")

@@ -4,9 +4,12 @@ meet.
 
 Every domain command checks it (:func:`require`) before it changes anything: the SPO
 lifecycle (:mod:`procurement.spos`, :mod:`procurement.delivery`), tenders, activities
-(:mod:`accounts.stewardship`, :mod:`procurement.activity_changes`) and the operator's
-accounts work. The API's routers hold no rules, and the tests enumerate this table over
-HTTP (``tests/api/test_roles.py``): every action, every role, own and other organisation.
+(:mod:`accounts.stewardship`, :mod:`procurement.activity_changes`), the verification
+ladder and eligibility decisions (:mod:`accounts.verification`) and the operator's
+accounts work. Territory rules look at the organisation's kind as well as its territories:
+a buyer buys for them, a community team works in them. The API's routers hold no rules,
+and the tests enumerate this table over HTTP (``tests/api/test_roles.py``): every action,
+every role, own and other organisation.
 
 Analysts are read-only everywhere: no write names them.
 """
@@ -123,9 +126,11 @@ PERMISSIONS: Mapping[Action, Mapping[str, Grant]] = {
     # make it less safe.
     Action.RAISE_SAFEGUARDING: _STEWARDS,
     Action.CLEAR_SAFEGUARDING: {"provider": _grant(Scope.ACTIVITY_PROVIDER)},
+    # The territory's community team reads it too: it verifies and decides on the record.
     Action.READ_ACTIVITY_HISTORY: {
         **_STEWARDS,
-        "analyst": _grant(Scope.ACTIVITY_PROVIDER, Scope.TERRITORY_BUYER),
+        **_COMMUNITY,
+        "analyst": _grant(Scope.ACTIVITY_PROVIDER, Scope.TERRITORY_BUYER, Scope.TERRITORY_TEAM),
     },
     # A provider takes over a listed record (proved by a matching charity or company
     # number, else approved by the operator); the territory's community team verifies,
@@ -164,8 +169,10 @@ def _meets(user: User, scope: Scope, target: Target) -> bool:
         Scope.OWN_SUPPLIER: target.supplier_id == own,
         Scope.TENDER_BUYER: target.buyer_id == own,
         Scope.ACTIVITY_PROVIDER: target.provider_id == own,
-        Scope.TERRITORY_BUYER: target.territory in user.territories,
-        Scope.TERRITORY_TEAM: target.territory in user.territories,
+        Scope.TERRITORY_BUYER: user.organisation_kind == "buyer"
+        and target.territory in user.territories,
+        Scope.TERRITORY_TEAM: user.organisation_kind == "community"
+        and target.territory in user.territories,
     }[scope]
 
 
@@ -272,9 +279,13 @@ def _why_not(user: User, scope: Scope, target: Target) -> str:
     """Why ``user``'s organisation does not meet ``scope`` on ``target``."""
     org = user.organisation_name
     if scope is Scope.TERRITORY_BUYER:
+        if user.organisation_kind != "buyer":
+            return f"{org} is not a buyer"
         buys = ", ".join(user.territories) or "no territory"
         return f"{org} does not buy for territory {target.territory} (it buys for {buys})"
     if scope is Scope.TERRITORY_TEAM:
+        if user.organisation_kind != "community":
+            return f"{org} is not a community team"
         works = ", ".join(user.territories) or "no territory"
         return f"{org} does not work in territory {target.territory} (it works in {works})"
     whose = {

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
@@ -25,6 +26,7 @@ from geo.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from registry import names
 from registry.tables import BUYER_KINDS
 
 ROLES_BY_KIND = {
@@ -60,9 +62,17 @@ def create_organisation(
     *,
     buyer_kind: str | None = None,
     territories: Sequence[str] = (),
+    charity_number: str | None = None,
+    company_number: str | None = None,
 ) -> int:
-    """A buyer (with its kind and the territories it buys for), supplier, provider or the
-    platform operator. Returns its id."""
+    """A buyer (with its kind and the territories it buys for), supplier, provider,
+    community team (with the territories it works in) or the platform operator.
+
+    ``charity_number`` and ``company_number`` are normalised as every import normalises
+    them (:mod:`registry.names`; a placeholder such as ``0`` is no number): a provider's
+    numbers prove its claim to a listed activity (:func:`accounts.verification.claim`). An
+    organisation already there (same kind and name) keeps the numbers it has and gains
+    those it lacks. Returns its id."""
     if kind not in ROLES_BY_KIND:
         raise InvalidInputError(
             f"organisation kind {kind!r} must be one of {', '.join(ROLES_BY_KIND)}"
@@ -82,9 +92,13 @@ def create_organisation(
     organisation_id: int = conn.execute(
         text(
             """
-            INSERT INTO organisation (kind, natural_key, name, name_key, buyer_kind)
-            VALUES (:kind, :key, :name, :name_key, :buyer_kind)
-            ON CONFLICT (kind, natural_key) DO UPDATE SET buyer_kind = EXCLUDED.buyer_kind
+            INSERT INTO organisation
+                (kind, natural_key, name, name_key, buyer_kind, charity_number, company_number)
+            VALUES (:kind, :key, :name, :name_key, :buyer_kind, :charity, :company)
+            ON CONFLICT (kind, natural_key) DO UPDATE SET
+                buyer_kind = EXCLUDED.buyer_kind,
+                charity_number = coalesce(organisation.charity_number, EXCLUDED.charity_number),
+                company_number = coalesce(organisation.company_number, EXCLUDED.company_number)
             RETURNING id
             """
         ),
@@ -94,6 +108,8 @@ def create_organisation(
             "name": name.strip(),
             "name_key": name.strip().lower(),
             "buyer_kind": buyer_kind,
+            "charity": _identifier(names.charity_number, charity_number),
+            "company": _identifier(names.company_number, company_number),
         },
     ).scalar_one()
     for code in territories:
@@ -102,6 +118,14 @@ def create_organisation(
             {"id": organisation_id, "code": code},
         )
     return organisation_id
+
+
+def _identifier(normalise: Callable[[pd.Series], pd.Series], value: str | None) -> str | None:
+    """One identifier through the registry's normaliser; ``None`` when there is none."""
+    if value is None:
+        return None
+    normalised = str(normalise(pd.Series([value])).iloc[0])
+    return normalised or None
 
 
 def create_user(
@@ -209,19 +233,45 @@ def check_password(conn: Connection, email: str, password: str) -> PasswordCheck
 
 
 def get_user(conn: Connection, user_id: int) -> User:
+    """The active user with this id, with their organisation and its territories.
+
+    Raises
+    ------
+    AuthenticationError
+        No active account has this id.
+    """
+    return _user(conn, "u.id = :key", user_id)
+
+
+def user_by_email(conn: Connection, email: str) -> User:
+    """The active user signing in with ``email`` (as :func:`get_user`): how the command
+    line names the person it acts as.
+
+    Raises
+    ------
+    NotFoundError
+        No active account has this email.
+    """
+    try:
+        return _user(conn, "u.email = :key", normalise_email(email))
+    except AuthenticationError:
+        raise NotFoundError(f"no active user with email {normalise_email(email)}") from None
+
+
+def _user(conn: Connection, where: str, key: object) -> User:
     row = conn.execute(
         text(
-            """
+            f"""
             SELECT u.id, u.email, u.name, u.role, u.organisation_id, o.kind, o.name AS org,
                    coalesce(array_agg(ot.territory_code) FILTER (WHERE ot.territory_code
-                       IS NOT NULL), '{}') AS territories
+                       IS NOT NULL), '{{}}') AS territories
             FROM app_user u JOIN organisation o ON o.id = u.organisation_id
             LEFT JOIN organisation_territory ot ON ot.organisation_id = o.id
-            WHERE u.id = :id AND u.active
+            WHERE {where} AND u.active
             GROUP BY u.id, o.id
             """
         ),
-        {"id": user_id},
+        {"key": key},
     ).one_or_none()
     if row is None:
         raise AuthenticationError("this account no longer exists or is disabled")

@@ -1,11 +1,12 @@
-"""Request bodies: every field typed and bounded, unknown fields refused (422)."""
+"""Request bodies and shared parameters: every field typed and bounded, unknown fields
+refused (422)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from procurement.spos import CommitmentSpec
@@ -135,7 +136,7 @@ class EvidenceIn(Body):
 
 
 class OrganisationIn(Body):
-    kind: Literal["buyer", "supplier", "provider", "operator"]
+    kind: Literal["buyer", "supplier", "provider", "operator", "community"]
     name: Short
     buyer_kind: Literal["police", "council", "nhs", "fire", "criminal_justice"] | None = None
     territories: Annotated[
@@ -148,7 +149,9 @@ class UserIn(Body):
     name: Short
     password: Annotated[str, Field(min_length=12, max_length=200)]
     organisation_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    role: Literal["buyer_lead", "buyer_evaluator", "supplier", "provider", "analyst", "admin"]
+    role: Literal[
+        "buyer_lead", "buyer_evaluator", "supplier", "provider", "community", "analyst", "admin"
+    ]
 
 
 class Token(BaseModel):
@@ -159,3 +162,10 @@ class Token(BaseModel):
 
 # Ids in paths: positive and within the database's integer range (else 422, not 500).
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+# Which activities a list, a map or coverage uses: the trusted ones (eligible dual-impact
+# activities whose verification has not lapsed; the default) or every one (``?include=all``).
+Include = Annotated[
+    Literal["trusted", "all"],
+    Query(description="trusted: eligible, non-lapsed activities (default); all: every one"),
+]

@@ -127,8 +127,9 @@ def _seed(conn: Connection) -> None:
     )
     activity_ids = conn.execute(
         text(
-            "SELECT a.id, a.provider_id FROM activity a JOIN territory t ON t.id = a.territory_id"
-            " WHERE t.code = :t AND a.status <> 'closed' ORDER BY a.id LIMIT 150"
+            "SELECT a.id, a.provider_id FROM activity_placed a"
+            " WHERE a.territory_code = :t AND a.status <> 'closed' AND a.trusted"
+            " ORDER BY a.id LIMIT 150"
         ),
         {"t": territory},
     ).all()

@@ -160,16 +160,25 @@ def locate(
 
 def territories_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    include_unverified: bool = typer.Option(
+        False,
+        "--include-unverified",
+        help="Count every activity listed, not only eligible ones that have not lapsed.",
+    ),
 ) -> None:
     """The 45 territories: area, population, need areas and share of people in deprivation.
 
     "UK most-deprived 20%" uses the UK composite deprivation index (UK-wide population
     deciles 1-2), so territories in different nations can be compared; the nation's own
-    index is shown beside it. Activities and supplier sites are those imported so far.
+    index is shown beside it. Activities counted are eligible dual-impact activities that
+    have not lapsed (``--include-unverified``: every activity listed); supplier sites are
+    those imported so far.
     """
     with open_engine() as engine, engine.connect() as conn:
         overview = repository.territories_overview(conn).merge(
-            queries.counts_by_territory(conn), on="code", how="left"
+            queries.counts_by_territory(conn, include_all=include_unverified),
+            on="code",
+            how="left",
         )
     if as_json:
         print_json(frame_records(overview))

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
@@ -65,3 +66,8 @@ def writable(path: Path | None) -> Path | None:
     if path is not None and not path.parent.is_dir():
         raise InvalidInputError(f"cannot write {path}: the folder {path.parent} does not exist")
     return path
+
+
+# The acting user of a command that changes records on someone's behalf (their sign-in
+# email): the same permission table as the web app then decides.
+AS_USER = typer.Option(..., "--as", help="Sign-in email of the user acting.")

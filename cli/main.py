@@ -62,6 +62,7 @@ GROUPS = {
     "weights": matching.weights_app,
     "users": procurement.users_app,
     "audit": procurement.audit_app,
+    "tender": procurement.tender_app,
 }
 LOADS: dict[str, Callable[..., None]] = {
     "geography": boundaries.load_geography_command,

@@ -17,8 +17,9 @@ from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
 from geo.jsonable import records as frame_records
 from geo.settings import get_settings
+from maps.render import eligibility_words, location_words, trust_label, verification_words
 from matching import near, queries
-from matching.allocate import compare
+from matching.allocate import compare, fundable
 from matching.impact import ActivityFacts, estimate
 from matching.need import NeedIndex
 from matching.profiles import COMPONENTS, STANDARD, WeightProfile
@@ -42,15 +43,24 @@ def recommend(
         "", help=f"Outcomes the buyer asks for, comma-separated ({', '.join(VOCABULARY[:4])}...)."
     ),
     top: int = typer.Option(10, min=1, max=200, help="How many to list."),
+    include_unverified: bool = typer.Option(
+        False,
+        "--include-unverified",
+        help="Rank every open activity, not only trusted ones (eligible, not lapsed).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Rank the dual-impact activities an SPO should back, with every score and the reasons.
 
     Give a postcode, a supplier (all its sites), or only a territory for a territory-wide
     ranking with no distance (what a community team or a territory-wide tender sees). The
-    score combines proximity, need (UK deprivation of the areas served), urgency (funding
-    gap, closing date), theme fit and capacity/evidence, weighted by the territory's
-    profile (`dualimpact weights show`).
+    score combines proximity (to an activity's nearest delivery place), need (UK
+    deprivation of the areas served), urgency (funding gap, closing date), theme fit and
+    capacity/evidence, weighted by the territory's profile (`dualimpact weights show`).
+    Only trusted activities (eligible dual-impact activities whose verification has not
+    lapsed) unless --include-unverified; each is shown with its verification state. With
+    --outcomes, only activities serving one of them (or, when none does within reach, the
+    nearest that do, said plainly).
     """
     with open_engine() as engine, engine.connect() as conn:
         need = NeedIndex.from_frame(repository.need_areas(conn))
@@ -62,19 +72,48 @@ def recommend(
             territory=territory,
             outcomes=outcomes.split(","),
             top=top,
+            include_all=include_unverified,
         )
     ranked, profile = found.ranked, found.profile
     if as_json:
+        rows = frame_records(ranked)
+        for row in rows:
+            row["trust"] = _trust(row)
         print_json(
             {
                 "territory": found.territory,
                 "profile": f"{profile.name} {profile.version}",
                 "outcomes": found.outcomes,
-                "recommendations": frame_records(ranked),
+                "include_unverified": found.include_all,
+                "note": found.note,
+                "unrecorded": found.unrecorded,
+                "recommendations": rows,
             }
         )
         return
-    _print_ranking(ranked, f"{found.heading} ({profile.name} {profile.version})")
+    which = "all open activities" if found.include_all else "trusted activities only"
+    if found.note:
+        console.print(found.note)
+    _print_ranking(ranked, f"{found.heading}, {which} ({profile.name} {profile.version})")
+    if not ranked.empty:
+        console.print(f"[dim]{_unrecorded_words(found.unrecorded, len(ranked))}[/dim]")
+
+
+def _trust(row: dict[str, object]) -> dict[str, str]:
+    """An activity's verification, eligibility and where it is shown, in words."""
+    return {
+        "verification": verification_words(row),
+        "eligibility": eligibility_words(row),
+        "shown_at": location_words(row),
+    }
+
+
+def _unrecorded_words(unrecorded: dict[str, int], shown: int) -> str:
+    gap, reach = unrecorded["funding_gap"], unrecorded["people_reached_per_year"]
+    return (
+        f"No funding gap is recorded for {gap} of these {shown} (their urgency counts none: "
+        f"nothing is assumed); no reach is recorded for {reach}."
+    )
 
 
 def _print_ranking(ranked: pd.DataFrame, title: str) -> None:
@@ -93,8 +132,13 @@ def _print_ranking(ranked: pd.DataFrame, title: str) -> None:
         components = " ".join(
             f"{c[:4]} {getattr(row, c):.2f}" for c in COMPONENTS if pd.notna(getattr(row, c))
         )
+        trust = _trust(row._asdict())
         table.add_row(
-            str(i), str(row.name), f"{row.total:.2f}", f"{row.reason}\n[dim]{components}[/dim]"
+            str(i),
+            str(row.name),
+            f"{row.total:.2f}",
+            f"{row.reason}\n{trust['verification'].capitalize()}; {trust['eligibility']}; "
+            f"shown at {trust['shown_at']}\n[dim]{components}[/dim]",
         )
     console.print(table)
 
@@ -232,6 +276,11 @@ def allocate_command(
     pledges: Path = typer.Option(
         ..., help="CSV of pledges: supplier, postcode, kind (money, hours, in_kind), amount."
     ),
+    include_unverified: bool = typer.Option(
+        False,
+        "--include-unverified",
+        help="Allocate to every open activity, not only trusted ones (eligible, not lapsed).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Share pledges among the territory's activities to do the most need-weighted good.
@@ -239,15 +288,19 @@ def allocate_command(
     A linear program (HiGHS) maximises need-weighted pounds delivered, within each pledge's
     value, each activity's funding gap, a 25 km reach, and at least a quarter of each
     pledge in the supplier's own area (10 km); the obvious greedy allocation is computed on
-    the same input and the gain printed beside it. Only activities with a known funding gap
-    can be allocated to (`dualimpact activities update ID --funding-gap N`).
+    the same input and the gain printed beside it. Only trusted activities (eligible, not
+    lapsed) unless --include-unverified, and only those with a recorded funding gap
+    (`dualimpact activities update ID --funding-gap N`): no gap is assumed, and how many
+    were left out for want of one is printed.
     """
     frame = read_pledges(pledges)
     with open_engine() as engine, engine.connect() as conn:
         placed = Geocoder(gazetteer_for(conn, frame["postcode"]), repository.locator(conn))
         located = placed.geocode(frame["postcode"])
         need = NeedIndex.from_frame(repository.need_areas(conn))
-        activities = queries.fundable_activities(conn, territory)
+        found = fundable(
+            queries.territory_activities(conn, territory, include_all=include_unverified)
+        )
         profile = queries.profile_for(conn, territory)
     bad = (located["error"] != "").to_numpy()
     if bad.any():
@@ -256,9 +309,12 @@ def allocate_command(
             for row, error in zip(frame["row"][bad], located["error"][bad], strict=True)
         ]
         raise DataFileError(pledges, problems)
+    activities = found.activities
     if activities.empty:
+        which = "open" if include_unverified else "trusted"
         raise InvalidInputError(
-            f"no activity in {territory} has a known funding gap; record gaps with "
+            f"no {which} activity in {territory} has a recorded funding gap "
+            f"({found.gap_unrecorded} have none recorded); record gaps with "
             "`dualimpact activities update ID --funding-gap N`"
         )
     served = served_need(activities, need, profile.default_service_radius_m)
@@ -275,19 +331,18 @@ def allocate_command(
     px, py = to_bng(located["lon"].to_numpy(float), located["lat"].to_numpy(float))
     offers = frame.assign(pledge_id=frame["row"], x=px, y=py)
     best, greedy = compare(offers, targets)
-    names = dict(zip(activities["activity_id"], activities["name"], strict=True))
-    safe = dict(zip(activities["activity_id"], activities["safeguarding"], strict=True))
+    shown = activities[["activity_id", "name", "safeguarding", *queries.TRUST_COLUMNS]]
     flows = privacy.redact(
-        best.flows.assign(
-            activity=best.flows["activity_id"].map(names),
-            safeguarding=best.flows["activity_id"].map(safe),
-        )
+        best.flows.merge(shown.rename(columns={"name": "activity"}), on="activity_id", how="left")
     ).drop(columns="safeguarding")
     gain = (best.impact - greedy.impact) / greedy.impact if greedy.impact else float("nan")
     summary = {
         "territory": territory,
         "pledges": len(offers),
+        "include_unverified": include_unverified,
         "activities_with_gap": len(targets),
+        "left_out": {"gap_not_recorded": found.gap_unrecorded, "no_gap": found.no_gap},
+        "assumed_gaps": 0,
         "lp": {
             "impact": best.impact,
             "shortfall_gbp": best.shortfall_gbp,
@@ -308,13 +363,14 @@ def allocate_command(
         title=f"Allocation in {territory}: {len(offers)} pledges, "
         f"{len(targets)} activities with a funding gap"
     )
-    for column in ("Pledge (row)", "Supplier", "Activity", "£", "km"):
+    for column in ("Pledge (row)", "Supplier", "Activity", "Trust", "£", "km"):
         table.add_column(column, justify="right" if column in ("£", "km") else "left")
     for row in flows.itertuples():
         table.add_row(
             str(row.pledge_id),
             str(row.supplier_id),
             str(row.activity),
+            trust_label(row._asdict()),
             f"{row.amount_gbp:,.0f}",
             f"{row.distance_m / 1000:.1f}",
         )
@@ -323,6 +379,11 @@ def allocate_command(
         f"Need-weighted impact: {best.impact:,.0f} (linear program) vs {greedy.impact:,.0f} "
         f"(greedy, pledge by pledge): {gain:+.1%}. Own-area shortfall £{best.shortfall_gbp:,.0f}"
         f" vs £{greedy.shortfall_gbp:,.0f}; unallocated £{best.unallocated_gbp:,.0f}."
+    )
+    console.print(
+        f"[dim]Only recorded funding gaps are used (none assumed): {found.gap_unrecorded} "
+        f"{'open' if include_unverified else 'trusted'} activities were left out because no "
+        f"gap is recorded for them, {found.no_gap} because their gap is zero.[/dim]"
     )
 
 

@@ -1,21 +1,29 @@
-"""Commands for people and the SPO lifecycle: add users, verify the audit trail, serve."""
+"""Commands for people and the SPO lifecycle: add users, verify the audit trail, let a
+tender's SPOs commit to an activity the register does not trust, serve."""
 
 from __future__ import annotations
 
 import os
 
 import typer
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
-from accounts.users import create_organisation, create_user
-from cli.common import console, open_engine, print_json
+from accounts.users import create_organisation, create_user, user_by_email
+from cli.common import AS_USER, console, open_engine, print_json
 from geo.errors import InvalidInputError
-from procurement import audit
+from procurement import allowances, audit
+from procurement.visibility import Viewer
 
 users_app = typer.Typer(
     help="Add organisations' people (the first admin, too).", no_args_is_help=True
 )
 audit_app = typer.Typer(help="Check the SPO audit trail.", no_args_is_help=True)
+tender_app = typer.Typer(
+    help="Tenders: let their SPOs commit to activities the register does not trust.",
+    no_args_is_help=True,
+)
 
 
 @users_app.command("create")
@@ -23,19 +31,29 @@ def users_create(
     email: str = typer.Option(..., help="Sign-in email."),
     role: str = typer.Option(
         "admin",
-        help="buyer_lead, buyer_evaluator, supplier, provider, analyst or admin.",
+        help="buyer_lead, buyer_evaluator, supplier, provider, community, analyst or admin.",
     ),
     organisation: str = typer.Option(
         "Dual Impact platform", help="Organisation name (created if new)."
     ),
     kind: str = typer.Option(
-        "operator", help="Organisation kind: operator, buyer, supplier or provider."
+        "operator",
+        help="Organisation kind: operator, buyer, supplier, provider or community (a "
+        "community team that verifies activities in its territories).",
     ),
     buyer_kind: str | None = typer.Option(
         None, help="For buyers: police, council, nhs, fire or criminal_justice."
     ),
     territory: list[str] = typer.Option(
-        [], help="For buyers: a territory code it buys for (repeat for more)."
+        [],
+        help="For buyers and community teams: a territory code it buys for or works in "
+        "(repeat for more).",
+    ),
+    charity_number: str | None = typer.Option(
+        None, help="The organisation's charity number (lets a provider claim its records)."
+    ),
+    company_number: str | None = typer.Option(
+        None, help="The organisation's Companies House number."
     ),
     name: str = typer.Option("", help="The person's name (default: the email)."),
     password_env: str = typer.Option(
@@ -53,7 +71,13 @@ def users_create(
     )
     with open_engine() as engine, engine.begin() as conn:
         organisation_id = create_organisation(
-            conn, kind, organisation, buyer_kind=buyer_kind, territories=territory
+            conn,
+            kind,
+            organisation,
+            buyer_kind=buyer_kind,
+            territories=territory,
+            charity_number=charity_number,
+            company_number=company_number,
         )
         user_id = create_user(conn, email, name, password, organisation_id, role)
     console.print(f"User {user_id} ({email}, {role}) added to {organisation} ({kind}).")
@@ -91,6 +115,63 @@ def report_audit(engine: Engine, spo: int | None = None, *, as_json: bool = Fals
         )
     if problems:
         raise typer.Exit(1)
+
+
+@tender_app.command("allow")
+def tender_allow(
+    tender: int = typer.Argument(..., help="Tender id."),
+    activity: int = typer.Argument(..., help="Activity id (ineligible, needing review or lapsed)."),
+    reason: str = typer.Option(..., help="Why, for the record (a sentence at least)."),
+    email: str = AS_USER,
+    as_json: bool = typer.Option(False, "--json", help="Print the allowance as JSON."),
+) -> None:
+    """Let the SPOs bidding for a tender commit to an activity that is not eligible, or has
+    lapsed: the tender's buyer lead, as an override with a reason. Allowances are never
+    changed or removed."""
+    with open_engine() as engine, engine.begin() as conn:
+        allowed = allowances.allow(conn, user_by_email(conn, email), tender, activity, reason)
+    if as_json:
+        print_json(allowed)
+    else:
+        console.print(
+            f"Tender {tender} allows activity {activity} ({allowed['activity']}, "
+            f"{allowed['eligibility']}, {allowed['verification']}): {allowed['reason']}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@tender_app.command("allowances")
+def tender_allowances(
+    tender: int = typer.Argument(..., help="Tender id."),
+    email: str = AS_USER,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The activities a tender allows its SPOs to commit to though the register does not
+    trust them (for its buyer, the suppliers bidding and admins)."""
+    with open_engine() as engine, engine.connect() as conn:
+        found = allowances.allowances(conn, Viewer.of(user_by_email(conn, email)), tender)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print(
+            f"Tender {tender} has no allowances: its SPOs commit only to eligible, current "
+            "activities."
+        )
+        return
+    table = Table("activity", "name", "eligibility", "verification", "allowed by", "on", "reason")
+    for row in found:  # people's text, shown as typed (never read as console markup)
+        table.add_row(
+            str(row["activity_id"]),
+            Text(row["activity"]),
+            row["eligibility"],
+            row["verification"],
+            Text(row["allowed_by"]),
+            f"{row['at']:%d %b %Y}",
+            Text(row["reason"]),
+        )
+    console.print(table)
 
 
 def serve(

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import typer
 
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for, load_postcodes, read_gazetteer
 from boundaries.sources import postcodes_2025
-from cli.common import console, err_console, open_engine, print_json, steps, writable
+from cli.common import (
+    console,
+    err_console,
+    json_text,
+    open_engine,
+    print_json,
+    steps,
+    writable,
+)
 from geo import attribution
 from geo.errors import DataFileError, InvalidInputError
 from geo.geocode import Geocoder
@@ -27,11 +36,13 @@ from geo.geocode_csv import (
     write_csv,
 )
 from geo.settings import get_settings
+from maps import render
 from matching.queries import territory_id
 from procurement import ledger
-from registry import activities, oruk, privacy, queries, suppliers
+from registry import activities, eligibility, oruk, privacy, queries, suppliers
 from registry.importer import ImportReport, ImportSpec, run_import
 from registry.readers import FORMATS
+from registry.tables import ELIGIBILITY
 
 # Above this many rows the whole gazetteer is read once rather than the rows it needs.
 WHOLE_GAZETTEER_ROWS = 200_000
@@ -209,30 +220,60 @@ def _errors_file(file: Path) -> Path:
     return folder / f"{file.stem}.errors.csv"
 
 
+EXPORT_FORMATS = ("oruk", "csv", "json")
+# List columns written to CSV as one cell, ";"-separated (as the importer reads them back).
+_CSV_LISTS = ("themes", "evidence_links", "eligibility_categories")
+
+
 @export_app.command("activities")
 def export_activities(
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
     territory: str | None = typer.Option(None, help="Only this territory (code)."),
-    file_format: str = typer.Option("oruk", "--format", help="oruk (HSDS 3.0 JSON) or csv."),
+    file_format: str = typer.Option(
+        "oruk",
+        "--format",
+        help="oruk (Open Referral UK, HSDS 3.0 JSON), csv, or json (a plain list of records).",
+    ),
+    trusted_only: bool = typer.Option(
+        False,
+        "--trusted-only",
+        help="Only trusted activities (eligible, not lapsed), as rankings and maps use them.",
+    ),
 ) -> None:
-    """Export activities as Open Referral UK service records, or CSV.
+    """Export activities as Open Referral UK service records, CSV or a JSON list.
+
+    A data export: every stored activity is written, trusted or not (--trusted-only keeps
+    the eligible, non-lapsed ones). Each record says how far it can be trusted:
+    eligibility (eligible, ineligible, needs_review), eligibility_categories,
+    eligibility_reason, verification (listed, claimed, verified, lapsed), evidence_level,
+    fresh_on (when last heard of), located_at (delivery_site, delivery or
+    registered_office) and delivery_site_count, with its provider_key and source_key. In
+    CSV, lists are ";"-separated.
 
     Safeguarded activities (refuges and the like) never carry their point or full postcode.
     """
+    if file_format not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            f"unknown export format {file_format!r}; use {', '.join(EXPORT_FORMATS)}"
+        )
     writable(output)
     with open_engine() as engine, engine.connect() as conn:
         if territory:
             territory_id(conn, territory)  # a clear error for an unknown code
-        frame = queries.activities(conn, territory)
+        frame = queries.activities(conn, territory, include_all=not trusted_only)
+    rows = pd.DataFrame(frame.drop(columns="geom"))
     if file_format == "oruk":
-        document = oruk.services(frame.drop(columns="geom"))
+        document = oruk.services(rows)  # redacts the safeguarded ones itself
         document["attribution"] = attribution.ACTIVITIES
-        text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
-    elif file_format == "csv":
-        text = privacy.redact(frame.drop(columns="geom")).to_csv(index=False)
-        err_console.print(attribution.ACTIVITIES)
+        text = json_text(document)
     else:
-        raise InvalidInputError(f"unknown export format {file_format!r}; use oruk or csv")
+        public = privacy.redact(rows)
+        if file_format == "json":
+            text = json_text(public.to_dict(orient="records"))
+        else:
+            lists = {column: public[column].map(";".join) for column in _CSV_LISTS}
+            text = public.assign(**lists).to_csv(index=False)
+        err_console.print(attribution.ACTIVITIES)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -373,3 +414,74 @@ def activity_update(
         if funding_gap is not None:  # a capacity-ledger input: never below what is promised
             ledger.check_gap(conn, activity_id, funding_gap)  # refused: all rolled back
     console.print(f"Activity {activity_id} updated.")
+
+
+@activities_app.command("assess")
+def activity_assess(
+    activity: list[int] = typer.Option(
+        [], "--activity", help="Only this activity, by id (repeatable; default: every one)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Run the eligibility rules again on stored activities and count the outcome.
+
+    Each activity comes out eligible (with its dual-impact categories), ineligible (with
+    a reason) or needs_review, from its name, grants' titles, description and
+    identifiers. Activities a person decided are kept as decided and not counted.
+    """
+    with open_engine() as engine, engine.begin() as conn:
+        for activity_id in activity:
+            queries.activity(conn, activity_id)  # a clear error for an unknown id
+        counts = eligibility.reassess(conn, activity or None)
+    counts = {outcome: counts.get(outcome, 0) for outcome in ELIGIBILITY}
+    if as_json:
+        print_json(counts)
+        return
+    assessed = sum(counts.values())
+    console.print(
+        f"{assessed:,} activit{'y' if assessed == 1 else 'ies'} assessed by the rules: "
+        f"{counts['eligible']:,} eligible, {counts['ineligible']:,} ineligible, "
+        f"{counts['needs_review']:,} need review (hand decisions kept).",
+        highlight=False,
+    )
+
+
+@activities_app.command("show")
+def activity_show(activity_id: int = typer.Argument(..., help="Activity id.")) -> None:
+    """How far an activity can be trusted, in plain words: eligibility (categories or the
+    reason), verification and evidence level, when it was last heard of, where it is
+    placed and its delivery sites."""
+    with open_engine() as engine, engine.connect() as conn:
+        (record,) = queries.activity(conn, activity_id).to_dict(orient="records")
+    for line in trust_lines(record, get_settings().lapse_years):
+        console.print(line, markup=False, highlight=False)
+
+
+def trust_lines(record: dict[str, Any], lapse_years: int) -> list[str]:
+    """An activity's record (as :func:`registry.queries.activity` gives it) in plain words:
+    eligibility and who decided it, verification, freshness against the lapse period
+    (years), where it is placed, its delivery sites and whether it is trusted."""
+    decided = "a person's decision" if record["eligibility_source"] == "decision" else "the rules"
+    heard = record["fresh_on"]
+    if heard is None or pd.isna(heard):
+        freshness = "never (no grant, claim, verification or confirmed delivery on record)"
+    elif record["fresh"]:
+        freshness = f"{heard:%d %B %Y}, within the {lapse_years}-year lapse period"
+    else:
+        freshness = f"{heard:%d %B %Y}, longer ago than the {lapse_years}-year lapse period"
+    sites = int(record["delivery_site_count"])
+    trusted = (
+        "yes: rankings, maps and matching use it"
+        if record["trusted"]
+        else "no: shown only when all activities are asked for (--include-unverified)"
+    )
+    return [
+        f"Activity {record['id']}: {record['name']}"
+        + (f" ({record['provider_name']})" if record["provider_name"] else ""),
+        f"Eligibility: {render.eligibility_words(record)} (by {decided})",
+        f"Verification: {render.verification_words(record)}",
+        f"Last heard of: {freshness}",
+        f"Placed at: {render.location_words(record)}, in {record['territory_code']}",
+        f"Delivery sites: {sites if sites else 'none recorded'}",
+        f"Trusted: {trusted}",
+    ]

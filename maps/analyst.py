@@ -62,10 +62,14 @@ def territories(engine: Engine) -> gpd.GeoDataFrame:
     return shapes[["code", "geometry"]].merge(overview, on="code")
 
 
-def activities(engine: Engine, territory: str | None = None) -> gpd.GeoDataFrame:
-    """Activities as points; safeguarded ones keep their row but lose their point."""
+def activities(
+    engine: Engine, territory: str | None = None, *, include_all: bool = False
+) -> gpd.GeoDataFrame:
+    """Activities as points, the trusted ones (eligible, not lapsed) or all with
+    ``include_all``, each with its eligibility and verification; safeguarded ones keep
+    their row but lose their point."""
     with engine.connect() as conn:
-        frame = registry_queries.activities(conn, territory)
+        frame = registry_queries.activities(conn, territory, include_all=include_all)
     return _points(privacy.redact(pd.DataFrame(frame.drop(columns="geom"))))
 
 
@@ -74,10 +78,11 @@ def supplier_sites(engine: Engine, territory: str | None = None) -> gpd.GeoDataF
         return _points(queries.supplier_sites(conn, territory))
 
 
-def coverage(engine: Engine) -> CoverageReport:
-    """National coverage (2SFCA reach, gap index) for every need area, about a second."""
+def coverage(engine: Engine, *, include_all: bool = False) -> CoverageReport:
+    """National coverage (2SFCA reach, gap index) for every need area, about a second,
+    from the trusted activities (or every open one with ``include_all``)."""
     with engine.connect() as conn:
-        return report.build(conn)
+        return report.build(conn, include_all=include_all)
 
 
 def coverage_areas(found: CoverageReport, territory: str | None = None) -> gpd.GeoDataFrame:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from registry.tables import ELIGIBILITY, LOCATION_BASES, VERIFICATION
+
 SHARE = {"min_value": 0.0, "max_value": 1.0}
 
 
@@ -33,9 +35,15 @@ class CoverageNeedAreas(pa.DataFrameModel):
 class CoverageActivities(pa.DataFrameModel):
     """Open activities as coverage reads them (:func:`maps.queries.activities`): capacity
     (people a year; assumed where unknown), catchment radius (metres), whether an awarded
-    SPO backs them, and x/y metres (EPSG:27700)."""
+    SPO backs them, x/y metres (EPSG:27700), and how far each is trusted (eligibility,
+    effective verification, what its point is)."""
 
     activity_id: Series[int] = pa.Field(unique=True)
+    eligibility: Series[str] = pa.Field(isin=ELIGIBILITY)
+    verification: Series[str] = pa.Field(isin=VERIFICATION)
+    located_at: Series[str] = pa.Field(isin=(*LOCATION_BASES, "delivery_site"))
+    delivery_site_count: Series[int] = pa.Field(ge=0)
+    trusted: Series[bool]
     capacity: Series[float] = pa.Field(gt=0)
     capacity_assumed: Series[bool]
     radius_m: Series[float] = pa.Field(gt=0)

@@ -33,10 +33,12 @@ def need_areas(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-def activities(conn: Connection) -> pd.DataFrame:
-    """Every open activity with its capacity, catchment, cost per place and whether an
-    awarded SPO backs it. Unknown capacity and radius take the documented defaults
-    (``capacity_assumed`` marks them)."""
+def activities(conn: Connection, *, include_all: bool = False) -> pd.DataFrame:
+    """Open activities with their capacity (people a year), catchment radius (metres),
+    cost per place (£ a year), trust (eligibility, verification, where they are located)
+    and whether an awarded SPO backs them: the trusted ones (eligible, not lapsed), or
+    every open one with ``include_all``. Unknown capacity and radius take the documented
+    defaults (``capacity_assumed`` marks them)."""
     frame = pd.read_sql(
         text(
             f"""
@@ -45,7 +47,9 @@ def activities(conn: Connection) -> pd.DataFrame:
                    a.annual_running_cost::float8 AS annual_running_cost,
                    a.people_reached_per_year::float8 AS people_reached_per_year,
                    a.service_radius_m, a.safeguarding, a.territory_code, a.provider_name,
-                   a.postcode, a.lon, a.lat,
+                   a.postcode, a.lon, a.lat, a.eligibility, a.eligibility_categories,
+                   a.eligibility_reason, a.verification, a.evidence_level, a.located_at,
+                   a.delivery_site_count, a.fresh_on, a.trusted,
                    EXISTS (SELECT 1 FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
                            WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})) AS backed,
                    coalesce((SELECT sum(c.value_gbp) FROM spo_commitment c
@@ -53,11 +57,12 @@ def activities(conn: Connection) -> pd.DataFrame:
                              WHERE c.activity_id = a.id AND s.status IN ({_PUBLIC})), 0)::float8
                        AS committed_gbp
             FROM activity_placed a
-            WHERE a.status <> 'closed'
+            WHERE a.status <> 'closed' AND (a.trusted OR :include_all)
             ORDER BY a.id
             """
         ),
         conn,
+        params={"include_all": include_all},
     )
     numbers = ["funding_gap", "annual_running_cost", "people_reached_per_year", "service_radius_m"]
     frame[numbers] = frame[numbers].apply(pd.to_numeric).astype(float)  # all-NULL: not object

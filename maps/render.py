@@ -3,7 +3,9 @@
 Every map carries a layer control, a legend, a scale bar and the Open Government Licence
 attribution. National maps draw simplified territory outlines and hexagons, never the
 ~42,000 need-area shapes (a folium choropleth of those is a 270 MB page). Safeguarded
-activities appear only as the H3 cell around them, with no name and no point.
+activities appear only as the H3 cell around them, with no name and no point. Every
+activity drawn says, in plain words, how far it is verified, whether it is eligible (with
+its categories, or why not) and whether its point is only its registered office.
 
 Names come from providers, suppliers and imported files, so every text a map shows passes
 through :func:`safe_text` first, and a page carries no inline style attribute: its inline
@@ -17,7 +19,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal, cast
@@ -35,7 +37,9 @@ from folium.plugins import MarkerCluster
 from geo import hexes
 from geo.attribution import SHORT
 from maps import assets
+from maps.coverage import DEFAULT_CAPACITY
 from maps.density import SMALL_COUNT, density, suppress
+from registry.categories import LABELS as CATEGORY_LABELS
 from registry.themes import LABELS
 
 Assets = Literal["served", "inline"]
@@ -51,6 +55,18 @@ PALETTE = (
 )  # fmt: skip
 THEME_COLOURS = dict(zip(LABELS, PALETTE, strict=False))
 UNTHEMED = "#444444"
+UNTRUSTED_OPACITY = 0.3  # activities not trusted (shown only when all are asked for)
+VERIFICATION_WORDS = {
+    "listed": "listed from open data (not yet claimed or verified)",
+    "claimed": "claimed by its provider (not yet verified by a community team)",
+    "verified": "verified by a community team",
+    "lapsed": "lapsed (not confirmed within the lapse period)",
+}
+LOCATION_WORDS = {
+    "delivery_site": "a delivery site",
+    "delivery": "where it is delivered",
+    "registered_office": "its registered office (where it delivers is not known)",
+}
 DEFAULT_TILES = "OpenStreetMap"
 GAP_SCALE = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 # The maps' own look, as classes: a strict Content-Security-Policy allows no style attribute.
@@ -175,9 +191,13 @@ def uk_map(
     outlines: gpd.GeoDataFrame,
     mode: Assets = "served",
     tiles: str | None = DEFAULT_TILES,
+    *,
+    include_all: bool = False,
 ) -> folium.Map:
     """The 45 territories coloured by gap index, with a second layer for the share of the
-    most-deprived population within reach of an SPO-backed activity."""
+    most-deprived population within reach of an SPO-backed activity. ``include_all``:
+    the summary counts every open activity, not only the trusted ones (the tooltips say
+    which)."""
     fmap = _map(UK_CENTRE, UK_ZOOM, mode, tiles)
     data = outlines[["code", "geometry"]].merge(
         summary, left_on="code", right_on="territory_code", how="left"
@@ -189,7 +209,8 @@ def uk_map(
         "gap_index": "Gap index",
         "mean_reach": "Mean reach",
         "deprived_backed_share": "Most deprived within backed reach",
-        "activities": "Activities",
+        "activities": "Open activities (all)" if include_all else "Trusted activities",
+        "capacities_assumed": f"Of which reach assumed ({DEFAULT_CAPACITY:.0f} a year)",
     }
     fields, aliases = list(tooltip), list(tooltip.values())
     frame = data[["code", *fields, "geometry"]].copy()
@@ -197,6 +218,7 @@ def uk_map(
     # ~10 m of precision is plenty at national zoom, and halves the page.
     frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")
     frame[fields[1:4]] = frame[fields[1:4]].astype(float).round(3)
+    frame[fields[4:]] = frame[fields[4:]].fillna(0).astype(int)
     layer = json.loads(frame.to_json(drop_id=True))
     layers = (
         ("Gap index by territory", "gap_index", colours, True),
@@ -308,7 +330,74 @@ def _money(value: Any) -> str:
     return "not known" if value is None or pd.isna(value) else f"£{float(value):,.0f}"
 
 
-def _activity_popup(row: pd.Series) -> folium.Popup:
+def _known(value: Any) -> bool:
+    return value is not None and not (np.isscalar(value) and pd.isna(value))
+
+
+def _evidence_level(record: Mapping[str, Any]) -> int | None:
+    """The Nesta Standards of Evidence level (1-5) a verifier recorded, if any."""
+    level: Any = record.get("evidence_level")
+    return int(level) if _known(level) else None
+
+
+def verification_words(record: Mapping[str, Any]) -> str:
+    """Where an activity stands on the verification ladder, in plain words ("verified
+    by a community team (evidence level 3 of 5)"); ``record`` carries ``verification``
+    and ``evidence_level`` (missing: "listed")."""
+    state = record.get("verification")
+    level = _evidence_level(record)
+    if state == "verified":
+        evidence = f" (evidence level {level} of 5)" if level is not None else ""
+        return f"verified by a community team{evidence}"
+    return VERIFICATION_WORDS.get(str(state), VERIFICATION_WORDS["listed"])
+
+
+def eligibility_words(record: Mapping[str, Any]) -> str:
+    """Whether an activity is an eligible dual-impact activity, in plain words with its
+    categories or the reason it is not ("eligible: Youth diversion"); ``record`` carries
+    ``eligibility``, ``eligibility_categories`` and ``eligibility_reason``."""
+    eligibility = record.get("eligibility")
+    if eligibility == "eligible":
+        categories = _themes(record.get("eligibility_categories"))
+        labels = ", ".join(CATEGORY_LABELS.get(c, c) for c in categories)
+        return f"eligible: {labels}" if labels else "eligible"
+    if eligibility == "ineligible":
+        reason = record.get("eligibility_reason")
+        return f"not eligible: {reason}" if _known(reason) and reason else "not eligible"
+    return "not yet reviewed (eligibility unknown)"
+
+
+def location_words(record: Mapping[str, Any]) -> str:
+    """What an activity's point on a map is: a delivery site or, labelled as such, its
+    registered office (where it delivers is not known); ``record`` carries ``located_at``
+    (missing: a place of delivery)."""
+    return LOCATION_WORDS.get(str(record.get("located_at")), LOCATION_WORDS["delivery"])
+
+
+def trust_lines(record: Mapping[str, Any]) -> list[str]:
+    """An activity's verification, eligibility and location as escaped popup lines."""
+    return [
+        f"Verification: {safe_text(verification_words(record))}",
+        f"Eligibility: {safe_text(eligibility_words(record))}",
+        f"Shown at: {safe_text(location_words(record))}",
+    ]
+
+
+def trust_label(record: Mapping[str, Any]) -> str:
+    """A short tooltip suffix: the verification state, and "registered office" where the
+    point is one ("verified, level 3 · registered office")."""
+    state = str(record.get("verification") or "listed")
+    level = _evidence_level(record)
+    if state == "verified" and level is not None:
+        state = f"verified, level {level}"
+    if record.get("eligibility") != "eligible":
+        state += ", not eligible" if record.get("eligibility") == "ineligible" else ", unreviewed"
+    if record.get("located_at") == "registered_office":
+        state += " · registered office"
+    return state
+
+
+def _activity_popup(row: Mapping[str, Any]) -> folium.Popup:
     themes = ", ".join(LABELS.get(t, t) for t in _themes(row["themes"]))
     status = (
         f"at risk, closing {row['closing_date']}" if row["status"] == "at_risk" else row["status"]
@@ -316,6 +405,7 @@ def _activity_popup(row: pd.Series) -> folium.Popup:
     return _popup(
         f"<b>{safe_text(row['name'])}</b>",
         safe_text(row.get("provider_name") or ""),
+        *trust_lines(row),
         f"Themes: {safe_text(themes or 'not classified')}",
         f"Status: {safe_text(status)}",
         f"Funding gap: {safe_text(_money(row.get('funding_gap')))}",
@@ -324,20 +414,21 @@ def _activity_popup(row: pd.Series) -> folium.Popup:
 
 
 def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> None:
-    """Open activities, clustered, coloured by theme; safeguarded ones as their H3 cell."""
+    """Open activities, clustered, coloured by theme (faded when not trusted: not eligible
+    or lapsed), each saying how far it is verified; safeguarded ones as their H3 cell."""
     safe = activities["safeguarding"].fillna(False).astype(bool)
     cluster = MarkerCluster(name="Activities (by theme)")
     use_assets(cluster, (assets.MARKERCLUSTER,), mode, fmap)
-    for _, row in activities[~safe].iterrows():
+    for row in activities[~safe].to_dict("records"):
         folium.CircleMarker(
             location=(row["lat"], row["lon"]),
             radius=7,
             color=_theme_colour(row["themes"]),
             fill=True,
-            fill_opacity=0.85,
+            fill_opacity=0.85 if row.get("trusted", True) else UNTRUSTED_OPACITY,
             weight=2 if row["status"] == "at_risk" else 1,
             popup=_activity_popup(row),
-            tooltip=safe_text(row["name"]),
+            tooltip=safe_text(f"{row['name']} ({trust_label(row)})"),
         ).add_to(cluster)
     cluster.add_to(fmap)
     if safe.any():
@@ -405,12 +496,14 @@ def territory_map(
         show=False,
     ).add_to(fmap)
     add_links(fmap, links)
+    untrusted = "trusted" in activities and not activities["trusted"].fillna(False).all()
     _legend(
         fmap,
         "Activity themes",
         [
             *((c, LABELS[t]) for t, c in THEME_COLOURS.items() if t in _themes_in(activities)),
             (UNTHEMED, "not classified"),
+            *([("#dddddd", "faded: not trusted (not eligible, or lapsed)")] if untrusted else []),
             ("#ffffff", "□ supplier site"),
             ("#2c7fb8", "— awarded SPO"),
             *_gap_entries(),
@@ -456,17 +549,23 @@ def finder_map(
     fmap = _map((origin[0], origin[1]), 12, mode, tiles)
     _square((origin[0], origin[1]), 14, f"Your site: {origin[2]}").add_to(fmap)
     group = folium.FeatureGroup(name="Recommended activities")
-    for rank, row in enumerate(ranked.itertuples(), start=1):
-        if pd.isna(row.lat):
+    for rank, row in enumerate(ranked.to_dict("records"), start=1):
+        if pd.isna(row["lat"]):
             continue
         folium.CircleMarker(
-            location=(row.lat, row.lon),
+            location=(row["lat"], row["lon"]),
             radius=9,
-            color=_theme_colour(row.themes),
+            color=_theme_colour(row["themes"]),
             fill=True,
             fill_opacity=0.9,
-            tooltip=safe_text(f"#{rank} {row.name} (score {row.total:.2f})"),
-            popup=_popup(f"<b>{safe_text(f'#{rank} {row.name}')}</b>", safe_text(row.reason)),
+            tooltip=safe_text(
+                f"#{rank} {row['name']} (score {row['total']:.2f}; {trust_label(row)})"
+            ),
+            popup=_popup(
+                f"<b>#{rank} {safe_text(row['name'])}</b>",
+                safe_text(row["reason"]),
+                *trust_lines(row),
+            ),
         ).add_to(group)
     group.add_to(fmap)
     _legend(

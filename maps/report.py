@@ -30,14 +30,26 @@ class CoverageReport:
     activities: pd.DataFrame  # open activities, with catchment need
     summary: pd.DataFrame  # one row per territory
     a_ref: float  # the UK reference access (places per resident)
+    include_all: bool = False  # every open activity (True) or the trusted ones only
+
+    @property
+    def capacities_assumed(self) -> int:
+        """How many activities' capacities are the assumed
+        :data:`maps.coverage.DEFAULT_CAPACITY` (no recorded reach)."""
+        return int(self.activities["capacity_assumed"].sum())
 
 
-def build(conn: Connection) -> CoverageReport:
-    """National coverage from the database (about a second for the whole UK)."""
+def build(conn: Connection, *, include_all: bool = False) -> CoverageReport:
+    """National coverage from the database (about a second for the whole UK), from the
+    trusted activities (eligible, not lapsed), or every open one with ``include_all``."""
     need_areas = queries.need_areas(conn)
-    activities = queries.activities(conn)
+    activities = queries.activities(conn, include_all=include_all)
     return compute(
-        need_areas, activities, value_by_territory(conn), repository.territories_overview(conn)
+        need_areas,
+        activities,
+        value_by_territory(conn),
+        repository.territories_overview(conn),
+        include_all=include_all,
     )
 
 
@@ -46,8 +58,11 @@ def compute(
     activities: pd.DataFrame,
     spo_value: pd.DataFrame,
     territories: pd.DataFrame,
+    *,
+    include_all: bool = False,
 ) -> CoverageReport:
-    """The same from frames (tests and notebooks pass their own)."""
+    """The same from frames (tests and notebooks pass their own; ``include_all`` says
+    whether ``activities`` holds every open activity or the trusted ones only)."""
     a_ref = coverage.reference_access(need_areas, activities)
     pairs = coverage.catchment_pairs(need_areas, activities)
     areas = coverage.area_coverage(need_areas, activities, a_ref)
@@ -64,15 +79,16 @@ def compute(
         activities=("activity_id", "size"),
         backed_activities=("backed", "sum"),
         at_risk_high_need=("at_risk_high_need", "sum"),
+        capacities_assumed=("capacity_assumed", "sum"),
     )
     summary = (
         territories[["code", "name", "nation"]]
         .rename(columns={"code": "territory_code"})
         .merge(summary, on="territory_code", how="left")
         .merge(counts, left_on="territory_code", right_index=True, how="left")
-        .fillna({"activities": 0, "backed_activities": 0, "at_risk_high_need": 0})
+        .fillna(dict.fromkeys(counts.columns, 0))
     )
-    return CoverageReport(areas, activities, summary, a_ref)
+    return CoverageReport(areas, activities, summary, a_ref, include_all)
 
 
 def territory_areas(report: CoverageReport, territory: str) -> pd.DataFrame:
@@ -104,19 +120,23 @@ AREA_COLUMNS = [
     "code", "name", "territory_code", "population", "uk_imd_decile", "need", "access",
     "reach", "reach_backed", "backed_in_reach", "gap", "gap_people", "lon", "lat",
 ]  # fmt: skip
+TRUST_COLUMNS = [
+    "eligibility", "eligibility_categories", "verification", "evidence_level", "located_at",
+]  # fmt: skip
 ACTIVITY_COLUMNS = [
     "activity_id", "name", "provider_name", "themes", "status", "closing_date",
-    "funding_gap", "need_score", "backed", "safeguarding",
+    "funding_gap", "need_score", "backed", "safeguarding", *TRUST_COLUMNS,
 ]  # fmt: skip
 WHAT_IF_COLUMNS = [
     "activity_id", "name", "provider_name", "themes", "status", "money_gbp", "extra_places",
-    "gap_closed", "cost_per_place", "cost_assumed", "capacity_assumed",
+    "gap_closed", "cost_per_place", "cost_assumed", "capacity_assumed", *TRUST_COLUMNS,
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
     "territory_code", "name", "nation", "population", "deprived_population", "need_areas",
     "mean_reach", "gap_index", "deprived_backed_share", "activities", "backed_activities",
-    "at_risk_high_need", "committed_gbp", "delivered_gbp", "committed_per_head",
-    "committed_per_deprived_head", "delivered_per_head", "delivered_per_deprived_head",
+    "at_risk_high_need", "capacities_assumed", "committed_gbp", "delivered_gbp",
+    "committed_per_head", "committed_per_deprived_head", "delivered_per_head",
+    "delivered_per_deprived_head",
 ]  # fmt: skip
 
 

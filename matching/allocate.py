@@ -13,6 +13,9 @@ variable s[p] absorbs any shortfall at a steep price per pound, so the program i
 feasible and a pledge with too little nearby need is reported rather than rejected. The
 objective is therefore impact - penalty * shortfall.
 
+Only activities with a recorded funding gap take part (:func:`fundable`): no gap is ever
+assumed, and how many were left out for want of one is reported.
+
 The greedy baseline works over the same eligible pairs and rules the way a person with a
 spreadsheet would: pledges in input order, each filling its own area first (highest need,
 then nearest) and then its other activities, taking whatever gap is left. Comparing the two
@@ -98,6 +101,36 @@ class AllocationRules:
                 "AllocationRules.candidates_per_pledge must be a whole number of at least 1, "
                 f"got {self.candidates_per_pledge}"
             )
+
+
+@dataclass(frozen=True, eq=False)
+class Fundable:
+    """The activities an allocation may fund and those it leaves out.
+
+    Attributes
+    ----------
+    activities
+        The activities with a recorded funding gap above zero (pounds).
+    gap_unrecorded
+        How many were left out because no funding gap is recorded for them.
+    no_gap
+        How many were left out because their recorded gap is zero.
+    """
+
+    activities: pd.DataFrame
+    gap_unrecorded: int
+    no_gap: int
+
+
+def fundable(activities: pd.DataFrame) -> Fundable:
+    """Split ``activities`` (with ``funding_gap`` in pounds, NaN when unrecorded) into those
+    an allocation can fund and counts of those it cannot."""
+    gap = pd.to_numeric(activities["funding_gap"], errors="coerce")
+    return Fundable(
+        activities=activities[gap > 0].reset_index(drop=True),
+        gap_unrecorded=int(gap.isna().sum()),
+        no_gap=int((gap == 0).sum()),
+    )
 
 
 @dataclass(frozen=True, eq=False)

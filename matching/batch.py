@@ -5,7 +5,7 @@ site is the cost to avoid. The activity-only components are computed once per ac
 each site's candidates are its ``candidates_per_site`` nearest activities within the
 profile's cut-off, from one KD-tree query for all sites; only proximity is per pair.
 The ranking rule is the same as :func:`matching.recommend.rank` (same components, same
-weights): only the search differs.
+weights, only activities serving one of the outcomes asked for): only the search differs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from matching.profiles import WeightProfile
+from matching.recommend import serves
 from matching.score import activity_components, combine
 
 PAIR_COLUMNS = ["site_id", "rank", "activity_id", "distance_m", "total"]
@@ -37,8 +38,11 @@ def recommend_batch(
 
     ``sites``: ``site_id``, ``x``, ``y`` (metres, EPSG:27700). ``activities``:
     ``activity_id``, ``x``, ``y`` and the scoring inputs of :mod:`matching.score`
-    (``need_score`` already computed). Returns one row per (site, rank).
+    (``need_score`` already computed). Returns one row per (site, rank). With
+    ``outcomes``, only activities serving at least one of them are ranked.
     """
+    if outcomes:
+        activities = activities[serves(activities["themes"], outcomes)]
     if sites.empty or activities.empty:
         return pd.DataFrame(columns=PAIR_COLUMNS)
     parts = activity_components(activities.reset_index(drop=True), outcomes, today)

@@ -1,11 +1,20 @@
 """The SQL of the matching domain: candidates by index-assisted nearest-neighbour search,
 territory activities, supplier sites and weight profiles.
 
-Candidates come from ``CROSS JOIN LATERAL (... ORDER BY a.geom::geography <-> o.geog
-LIMIT n)``: the origin is a constant inside the lateral query, so PostGIS walks the GiST
-index ``ix_activity_geog`` in distance order (true metres on the sphere) instead of
-measuring every activity. Written as a plain join the same ``<->`` cannot use the index
-(about 200× slower); ``tests/test_matching_sql.py`` checks the plan.
+Activities are read through the view ``activity_placed`` and, by default, only its
+*trusted* rows (eligible dual-impact activities whose verification has not lapsed); pass
+``include_all=True`` to see every open activity. Every row carries its verification state
+(``eligibility``, ``eligibility_categories``, ``verification``, ``evidence_level``,
+``fresh_on``, ``located_at``, ``delivery_site_count``) so that whoever reads a result can
+see how far to trust it.
+
+Candidates are measured to an activity's *nearest* delivery place (view
+``activity_location``: each delivery site, else the activity's own point). They come from
+``CROSS JOIN LATERAL (... ORDER BY l.geom::geography <-> o.geog LIMIT n)``: the origin is
+a constant inside the lateral query, so PostGIS walks the GiST indexes (``ix_activity_geog``
+on the activities' own points) in distance order (true metres on the sphere) instead of
+measuring every place. Written as a plain join the same ``<->`` cannot use the index
+(about 200x slower); ``tests/test_matching_sql.py`` checks the plan.
 """
 
 from __future__ import annotations
@@ -31,28 +40,72 @@ class Origin:
     lon: float
 
 
-_ACTIVITY_COLUMNS = """
-    a.id AS activity_id, a.name, a.themes, a.status, a.closing_date,
-    a.funding_gap::float8 AS funding_gap, a.annual_running_cost::float8 AS annual_running_cost,
-    a.people_reached_per_year, a.evidence_links, a.grant_count, a.last_award_year,
-    a.safeguarding, a.service_radius_m, ST_AsBinary(a.service_area) AS service_area_wkb,
-    ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat, a.postcode
+# How far each activity read here can be trusted: every frame returned carries these.
+TRUST_COLUMNS = [
+    "eligibility",
+    "eligibility_categories",
+    "eligibility_reason",
+    "verification",
+    "evidence_level",
+    "fresh_on",
+    "located_at",
+    "delivery_site_count",
+]
+_FACTS = """
+    p.id AS activity_id, p.name, p.themes, p.status, p.closing_date,
+    p.funding_gap::float8 AS funding_gap, p.annual_running_cost::float8 AS annual_running_cost,
+    p.people_reached_per_year, p.evidence_links, p.grant_count, p.last_award_year,
+    p.safeguarding, p.service_radius_m, p.eligibility, p.eligibility_categories,
+    p.eligibility_reason, p.verification, p.evidence_level, p.fresh_on, p.delivery_site_count
+"""
+# The activity at its first delivery site (else its own point).
+_PLACED_COLUMNS = f"""{_FACTS},
+    ST_AsBinary(p.service_area) AS service_area_wkb, p.lon, p.lat, p.postcode, p.located_at
 """
 
+# An activity may be a candidate: open, in the territory, serving one of the outcomes asked
+# for (when any), eligible unless all are asked for. Trusted rows are a subset of eligible
+# ones; the lapsed are removed after the walk (the view works out lapsing).
+_USABLE = """
+    a.status <> 'closed'
+    AND (:include_all OR a.eligibility = 'eligible')
+    AND (cardinality(CAST(:outcomes AS varchar[])) = 0
+         OR a.themes && CAST(:outcomes AS varchar[]))
+"""
+_ORIGIN = "ST_SetSRID(ST_MakePoint(o.lon, o.lat), 4326)::geography"
+
+# The places of view ``activity_location`` spelled as two walks, so that each can use its
+# index: the activities' own points (those with no delivery site) along ix_activity_geog,
+# and the delivery sites of the territory (few, hand-entered: sorted). An activity is kept
+# at its nearest place.
 CANDIDATES_SQL = f"""
-    SELECT o.label AS origin, c.*
+    SELECT o.label AS origin, {_FACTS}, ST_AsBinary(c.service_area) AS service_area_wkb,
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.postcode, c.located_at, c.distance_m
     FROM unnest(CAST(:labels AS text[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]))
-         AS o(label, lon, lat)
+         WITH ORDINALITY AS o(label, lon, lat, n)
     CROSS JOIN LATERAL (
-        SELECT {_ACTIVITY_COLUMNS},
-               a.geom::geography
-                   <-> ST_SetSRID(ST_MakePoint(o.lon, o.lat), 4326)::geography AS distance_m
-        FROM activity a
-        WHERE a.territory_id = :territory_id AND a.status <> 'closed'
-        ORDER BY a.geom::geography <-> ST_SetSRID(ST_MakePoint(o.lon, o.lat), 4326)::geography
-        LIMIT :per_origin
+        SELECT DISTINCT ON (w.activity_id) w.*
+        FROM (
+            (SELECT a.id AS activity_id, a.location_basis AS located_at, a.postcode,
+                    a.service_area, a.geom, a.geom::geography <-> {_ORIGIN} AS distance_m
+             FROM activity a
+             WHERE a.territory_id = :territory_id AND {_USABLE}
+               AND NOT EXISTS (SELECT 1 FROM delivery_site d WHERE d.activity_id = a.id)
+             ORDER BY a.geom::geography <-> {_ORIGIN}
+             LIMIT :per_origin)
+            UNION ALL
+            (SELECT d.activity_id, 'delivery_site', d.postcode, d.service_area, d.geom,
+                    d.geom::geography <-> {_ORIGIN}
+             FROM delivery_site d JOIN activity a ON a.id = d.activity_id
+             WHERE d.territory_id = :territory_id AND {_USABLE}
+             ORDER BY d.geom::geography <-> {_ORIGIN}
+             LIMIT :per_origin)
+        ) w
+        ORDER BY w.activity_id, w.distance_m
     ) c
-    WHERE c.distance_m <= :cutoff_m
+    JOIN activity_placed p ON p.id = c.activity_id
+    WHERE c.distance_m <= :cutoff_m AND (:include_all OR p.trusted)
+    ORDER BY o.n, c.distance_m, c.activity_id
 """
 
 
@@ -74,8 +127,19 @@ def candidates(
     *,
     per_origin: int,
     cutoff_m: float,
+    outcomes: Sequence[str] = (),
+    include_all: bool = False,
 ) -> pd.DataFrame:
-    """The nearest open activities of ``territory`` to each origin, within the cut-off."""
+    """The nearest open activities of ``territory`` to each origin, within ``cutoff_m``
+    metres of their nearest delivery place, nearest first.
+
+    Each row is one (origin, activity) pair, placed at the activity's delivery place
+    nearest that origin (``lon``, ``lat``, ``located_at``, ``service_area``). Only activities
+    serving at least one of ``outcomes`` (theme slugs) when any are given, and only trusted
+    ones unless ``include_all``. Up to ``per_origin`` places are walked per origin, so an
+    activity with several delivery sites, or a lapsed one dropped after the walk, can leave
+    fewer activities than that.
+    """
     frame = pd.read_sql(
         text(CANDIDATES_SQL),
         conn,
@@ -86,29 +150,34 @@ def candidates(
             "territory_id": territory_id(conn, territory),
             "per_origin": per_origin,
             "cutoff_m": cutoff_m,
+            "outcomes": list(outcomes),
+            "include_all": include_all,
         },
     )
     return _with_areas(frame)
 
 
-def territory_activities(conn: Connection, territory: str) -> pd.DataFrame:
-    """Every open activity of a territory (for territory-wide rankings)."""
-    frame = _open_activities(conn, territory)
+def territory_activities(
+    conn: Connection, territory: str, *, include_all: bool = False
+) -> pd.DataFrame:
+    """Every open activity of a territory (for territory-wide rankings), trusted ones only
+    unless ``include_all``, each at its first delivery site (else its own point)."""
+    frame = _open_activities(conn, territory, include_all=include_all)
     frame.insert(0, "origin", "")
     frame["distance_m"] = float("nan")
     return frame
 
 
-def _open_activities(conn: Connection, territory: str, condition: str = "TRUE") -> pd.DataFrame:
-    """A territory's open activities meeting ``condition`` (SQL on ``a``), with their
-    point and area served."""
+def _open_activities(conn: Connection, territory: str, *, include_all: bool) -> pd.DataFrame:
+    """A territory's open activities, with their point and area served."""
     frame = pd.read_sql(
         text(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activity a WHERE a.territory_id = :territory_id"
-            f" AND a.status <> 'closed' AND {condition} ORDER BY a.id"
+            f"SELECT {_PLACED_COLUMNS} FROM activity_placed p"
+            " WHERE p.territory_id = :territory_id AND p.status <> 'closed'"
+            " AND (:include_all OR p.trusted) ORDER BY p.id"
         ),
         conn,
-        params={"territory_id": territory_id(conn, territory)},
+        params={"territory_id": territory_id(conn, territory), "include_all": include_all},
     )
     return _with_areas(frame)
 
@@ -195,9 +264,3 @@ def _with_areas(frame: pd.DataFrame) -> pd.DataFrame:
         [bytes(a) if a is not None else None for a in areas], crs=4326
     ).to_numpy()
     return frame
-
-
-def fundable_activities(conn: Connection, territory: str) -> pd.DataFrame:
-    """The territory's open activities with a known funding gap above zero (what an
-    allocation can fund), with their point and area served."""
-    return _open_activities(conn, territory, "a.funding_gap > 0")

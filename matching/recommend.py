@@ -6,6 +6,11 @@ is no origin (a territory-wide tender, a community team's view). Each is scored 
 territory's (or tender's) weight profile (:mod:`matching.score`) and the best pairs are
 returned with every component and the reasons in words. An activity near several sites is
 listed once, from the site where it scores best.
+
+When outcomes are asked for, only activities serving at least one of them are ranked.
+Every result carries the activity's trust (eligibility, verification, evidence level,
+where it is placed) beside its score, and :func:`unrecorded` counts the facts the score
+had to do without.
 """
 
 from __future__ import annotations
@@ -42,7 +47,15 @@ RESULT_COLUMNS = [
     "status",
     "closing_date",
     "funding_gap",
+    "people_reached_per_year",
     "safeguarding",
+    "eligibility",
+    "eligibility_categories",
+    "verification",
+    "evidence_level",
+    "fresh_on",
+    "located_at",
+    "delivery_site_count",
     "lat",
     "lon",
 ]
@@ -58,16 +71,20 @@ def rank(
     exclude: Collection[int] = (),
     today: date | None = None,
 ) -> pd.DataFrame:
-    """Score candidate pairs and keep the ``top`` activities, best first, with reasons.
+    """Score candidate pairs and keep the ``top`` activities, best first, with reasons and
+    their trust (eligibility, verification, where they are placed).
 
-    Safeguarded activities keep their place in the ranking but never their point: they are
-    scored and shown from a distance banded to whole kilometres (:mod:`registry.privacy`),
-    with no lat/lon. The components that depend on the activity alone are computed once
-    per activity, however many sites reach it.
+    With ``outcomes``, only candidates serving at least one of them are kept. Safeguarded
+    activities keep their place in the ranking but never their point: they are scored and
+    shown from a distance banded to whole kilometres (:mod:`registry.privacy`), with no
+    lat/lon. The components that depend on the activity alone are computed once per
+    activity, however many sites reach it.
     """
     if top < 1:
         raise InvalidInputError(f"top must be at least 1 (got {top})")
     candidates = candidates[~candidates["activity_id"].isin(list(exclude))]
+    if outcomes:
+        candidates = candidates[serves(candidates["themes"], outcomes)]
     if candidates.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     unique = candidates.drop_duplicates("activity_id").set_index("activity_id")
@@ -86,6 +103,21 @@ def rank(
     )
     best["reason"] = [explain(row, outcomes, today) for _, row in best.iterrows()]
     return best[RESULT_COLUMNS]
+
+
+def serves(themes: pd.Series, outcomes: Collection[str]) -> pd.Series:
+    """Whether each activity (its list of theme slugs) serves at least one of ``outcomes``."""
+    asked = set(outcomes)
+    return pd.Series([bool(asked & set(t or ())) for t in themes], index=themes.index, dtype=bool)
+
+
+def unrecorded(ranked: pd.DataFrame) -> dict[str, int]:
+    """How many ranked activities have no recorded funding gap (their urgency counts none)
+    and no recorded reach (their capacity is left out): nothing is assumed for them."""
+    return {
+        "funding_gap": int(ranked["funding_gap"].isna().sum()),
+        "people_reached_per_year": int(ranked["people_reached_per_year"].isna().sum()),
+    }
 
 
 def served_need(activities: pd.DataFrame, need: NeedIndex, default_radius_m: float) -> pd.DataFrame:

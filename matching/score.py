@@ -5,13 +5,14 @@ Components (documented once here, used everywhere):
 * ``proximity`` — ``exp(-d / scale)`` of the distance ``d`` in metres from the supplier's
   site, postcode or the contract's nearest delivery location; pairs beyond the profile's
   cut-off are not candidates at all. Unavailable (left out of the total) when there is no
-  origin, e.g. a territory-wide tender.
+  origin, e.g. a territory-wide tender. An activity is measured at its nearest delivery
+  place; one known only by its registered office says so in its reasons.
 * ``need`` — the population-weighted need of the activity's catchment
   (:mod:`matching.need`, UK composite index).
 * ``urgency`` — ``1 - (1 - g)(1 - c)``: ``g`` is the funding gap as a share of the annual
   running cost (or of £50,000 when the cost is unknown), ``c`` is 1 for an at-risk activity
-  closing within 3 months, falling to 0.25 at 12 months and beyond. An unknown gap counts
-  as no gap: urgency is never guessed upwards.
+  closing within 3 months, falling to 0.25 at 12 months and beyond. An unrecorded gap
+  counts as no gap (urgency is never guessed upwards) and the reasons say it is unrecorded.
 * ``theme_fit`` — the share of the outcomes the buyer or tender asks for that the activity
   serves; with no outcomes asked, 1 for a dual-impact core theme, 0.3 for any other theme.
 * ``capacity_evidence`` — the mean of capacity (``log(1 + people reached) / log(1001)``,
@@ -19,6 +20,8 @@ Components (documented once here, used everywhere):
   published grants); evidence alone when reach is unknown.
 
 The total is the weighted mean of the available components (weights from the profile).
+An activity's trust (eligibility, verification) decides whether it is a candidate at all
+(:mod:`matching.queries`), never its score.
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ def explain(row: pd.Series, outcomes: Sequence[str] = (), today: date | None = N
     reasons = []
     if not np.isnan(row["distance_m"]):
         within = "within " if bool(row.get("safeguarding", False)) else ""
-        reasons.append(f"{within}{_distance(row['distance_m'])} from {row['origin']}")
+        office = " (its registered office)" if _at_registered_office(row) else ""
+        reasons.append(f"{within}{_distance(row['distance_m'])}{office} from {row['origin']}")
     reasons += [
         _need_reason(row),
         _urgency_reason(row, today),
@@ -180,7 +184,7 @@ def _urgency_reason(row: pd.Series, today: date) -> str:
     if pd.notna(gap) and gap > 0:
         share = f" ({gap / cost:.0%} of its running cost)" if pd.notna(cost) and cost > 0 else ""
         return f"funding gap {_money(gap)}{share}"
-    return "funding gap not known" if pd.isna(gap) else "no funding gap"
+    return "funding gap not recorded (no urgency assumed)" if pd.isna(gap) else "no funding gap"
 
 
 def _theme_reason(themes: object, outcomes: Sequence[str]) -> str:
@@ -204,3 +208,7 @@ def _capacity_reason(row: pd.Series) -> str:
         when = f", latest {latest:.0f}" if pd.notna(latest) else ""
         parts.append(f"{grants:.0f} published grant{'s' if grants > 1 else ''}{when}")
     return ", ".join(parts)
+
+
+def _at_registered_office(row: pd.Series) -> bool:
+    return bool(row.get("located_at") == "registered_office")

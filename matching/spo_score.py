@@ -16,7 +16,9 @@ weighted mean of five components in [0, 1], each explained in words:
   unknown funding gap (half risk: nobody has checked the need).
 
 The rubric's weights and target are data (:class:`Rubric`), versioned, so every buyer can
-quote the version used. The same inputs always give the same score.
+quote the version used. The same inputs always give the same score. The reasons say how
+many backed activities lack a recorded funding gap or reach, so a buyer sees how much of
+the score rests on what nobody has recorded.
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ def score_spo(
         rubric.weights.values()
     )
     outside = int((~commitments["in_territory"].astype(bool)).sum())
+    backed = commitments.drop_duplicates("activity_id")
+    no_gap = int(pd.to_numeric(backed["funding_gap"], errors="coerce").isna().sum())
+    no_reach = int(pd.to_numeric(backed["people_reached_per_year"], errors="coerce").isna().sum())
     reasons = {
         "committed_value": f"£{value.sum():,.0f} committed, {committed:.1%} of the contract "
         f"value (target {rubric.target_share:.0%})",
@@ -117,9 +122,11 @@ def score_spo(
             if outside
             else "every activity in the tender's territory"
         ),
-        "evidence_strength": f"value-weighted evidence {components['evidence_strength']:.2f}",
+        "evidence_strength": f"value-weighted evidence {components['evidence_strength']:.2f}"
+        f" (no reach recorded for {no_reach} of {len(backed)} activities: evidence alone)",
         "delivery_risk": f"value-weighted risk {1 - components['delivery_risk']:.2f} "
-        "(over-commitment, closure before the contract starts, unknown gaps)",
+        "(over-commitment, closure before the contract starts, unknown gaps; no funding gap "
+        f"recorded for {no_gap} of {len(backed)} activities, counted as half risk)",
     }
     return SpoScore(
         score=round(100 * total, 1),

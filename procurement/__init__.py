@@ -12,6 +12,8 @@ Modules, one job each:
 * :mod:`~procurement.states`: the state machine's vocabulary and legal moves;
 * :mod:`~procurement.visibility`: who may see an SPO (one rule for every read);
 * :mod:`~procurement.ledger`: an activity's gap promised only once;
+* :mod:`~procurement.allowances`: SPOs commit only to eligible, current activities, or to
+  those the tender's buyer allows (with a reason);
 * :mod:`~procurement.audit`: the hash-chained audit trail;
 * :mod:`~procurement.anchor`: keyed checkpoints of each chain's head (HMAC, key outside
   the database);
@@ -28,6 +30,7 @@ uses its ``_private`` names.
 
 __all__ = [
     "activity_changes",
+    "allowances",
     "anchor",
     "audit",
     "backing",

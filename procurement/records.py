@@ -7,7 +7,7 @@ the SQL column lists of the functions that return them, in the same order.
 Two families:
 
 * records the package publishes (the API returns them): :class:`TenderSummary`,
-  :class:`TenderRecord`, :class:`SpoSummary`, :class:`SpoRecord`,
+  :class:`TenderRecord`, :class:`AllowanceRecord`, :class:`SpoSummary`, :class:`SpoRecord`,
   :class:`CommitmentRecord`, :class:`ScoreResult`, :class:`RegisterEntry`,
   :class:`AuditEventRecord`, :class:`AuditCheckpoint` and :data:`OcdsPackage`;
 * rows the lifecycle reads to decide what may happen (:mod:`procurement.lifecycle`):
@@ -53,6 +53,22 @@ class TenderRecord(TenderSummary):
     delivery_locations: list[TenderLocation]
 
 
+class AllowanceRecord(TypedDict):
+    """A tender's buyer letting its SPOs commit to an activity the register does not trust
+    (:func:`procurement.allowances.allow`), with the activity's standing now."""
+
+    id: int
+    tender_id: int
+    activity_id: int
+    activity: str
+    eligibility: str
+    eligibility_reason: str | None
+    verification: str
+    reason: str
+    allowed_by: str
+    at: datetime
+
+
 # --- SPOs --------------------------------------------------------------------------------
 
 
@@ -79,12 +95,18 @@ class SpoSummary(TypedDict):
 
 
 class CommitmentRecord(TypedDict):
-    """A commitment with the delivery claimed, confirmed and signed off against it."""
+    """A commitment with its activity's standing in the register (eligibility, effective
+    verification; ``allowance`` is "allowed by the buyer: <reason>" when the tender allows an
+    activity the register does not trust) and the delivery claimed, confirmed and signed off
+    against it."""
 
     id: int
     spo_id: int
     activity_id: int
     activity: str
+    eligibility: str
+    verification: str
+    allowance: str | None
     kind: str
     quantity: float
     value_gbp: float
@@ -181,7 +203,8 @@ class AuditCheckpoint(TypedDict):
 class RegisterEntry(TypedDict):
     """An awarded SPO in the public register (:func:`procurement.reporting.register`),
     with its audit chain's latest checkpoint, published so it is kept outside the
-    database too."""
+    database too. ``allowances`` says "<activity>: allowed by the buyer: <reason>" for each
+    activity the tender's buyer allowed though the register does not trust it."""
 
     spo_id: int
     status: str
@@ -198,6 +221,7 @@ class RegisterEntry(TypedDict):
     claimed_gbp: float
     people_reached: int
     activities: list[str]
+    allowances: list[str]
     checkpoint: AuditCheckpoint | None
 
 

@@ -25,9 +25,10 @@ from procurement.visibility import ANONYMOUS, spo_filter
 def register(
     conn: Connection, territory: str | None = None, *, limit: int | None = None, offset: int = 0
 ) -> list[RegisterEntry]:
-    """Awarded SPOs with their buyer, supplier, activities, committed and delivered value
-    (pounds) and their audit chain's latest checkpoint, newest award first (a page of them
-    when ``limit`` is given)."""
+    """Awarded SPOs with their buyer, supplier, activities (and which of them the tender's
+    buyer allowed though the register does not trust them, with the reason), committed and
+    delivered value (pounds) and their audit chain's latest checkpoint, newest award first
+    (a page of them when ``limit`` is given)."""
     public, _ = spo_filter(ANONYMOUS)
     rows = conn.execute(
         text(
@@ -44,10 +45,17 @@ def register(
                    coalesce(sum(dv.confirmed_gbp), 0)::float8 AS delivered_gbp,
                    coalesce(sum(dv.claimed_gbp), 0)::float8 AS claimed_gbp,
                    coalesce(sum(dv.people), 0)::int AS people_reached,
-                   array_agg(DISTINCT a.name ORDER BY a.name) AS activities
+                   array_agg(DISTINCT a.name ORDER BY a.name) AS activities,
+                   coalesce(array_agg(DISTINCT a.name || ': allowed by the buyer: ' || al.reason)
+                       FILTER (WHERE al.reason IS NOT NULL), '{{}}') AS allowances
             FROM page JOIN spo s ON s.id = page.id JOIN tender t ON t.id = s.tender_id
             JOIN organisation b ON b.id = t.buyer_id JOIN organisation o ON o.id = s.supplier_id
             JOIN spo_commitment c ON c.spo_id = s.id JOIN activity a ON a.id = c.activity_id
+            LEFT JOIN LATERAL (
+                SELECT e.reason FROM eligibility_allowance e
+                JOIN activity_placed p ON p.id = e.activity_id
+                WHERE e.tender_id = t.id AND e.activity_id = c.activity_id AND NOT p.trusted
+            ) al ON true
             LEFT JOIN LATERAL (
                 SELECT sum(d.money_paid_gbp + d.hours_given * :hour) FILTER (WHERE
                            d.provider_status = 'confirmed') AS confirmed_gbp,

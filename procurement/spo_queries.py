@@ -14,6 +14,7 @@ from typing import cast
 from sqlalchemy import Connection, text
 
 from geo.errors import NotFoundError
+from procurement.allowances import unallowed
 from procurement.records import CommitmentRecord, SpoRecord, SpoSummary
 from procurement.states import allowed_next
 from procurement.visibility import Viewer, spo_filter
@@ -97,25 +98,37 @@ def list_spos(
 
 
 def commitments_of(conn: Connection, spo_ids: list[int]) -> list[CommitmentRecord]:
-    """The SPOs' commitments with what was claimed, confirmed by the provider and signed
-    off (callers check the reader may see the SPOs)."""
+    """The SPOs' commitments with their activities' standing in the register (an allowance
+    by the tender's buyer shown as "allowed by the buyer: <reason>" while the activity is
+    not trusted) and what was claimed, confirmed by the provider and signed off (callers
+    check the reader may see the SPOs)."""
     rows = conn.execute(
         text(
             """
-            SELECT c.id, c.spo_id, c.activity_id, a.name AS activity, c.kind,
-                   c.quantity::float8 AS quantity, c.value_gbp::float8 AS value_gbp, c.what,
-                   c.where_text AS where, c.for_whom, c.by_when,
-                   coalesce(sum(d.money_paid_gbp), 0)::float8 AS money_claimed_gbp,
-                   coalesce(sum(d.money_paid_gbp) FILTER (WHERE d.provider_status =
-                       'confirmed'), 0)::float8 AS money_confirmed_gbp,
-                   coalesce(sum(d.hours_given) FILTER (WHERE d.provider_status =
-                       'confirmed'), 0)::float8 AS hours_confirmed,
-                   coalesce(sum(d.people_reached) FILTER (WHERE d.provider_status =
-                       'confirmed'), 0)::int AS people_confirmed,
-                   count(d.id) FILTER (WHERE d.signed_off_by IS NOT NULL) AS signed_off
-            FROM spo_commitment c JOIN activity a ON a.id = c.activity_id
-            LEFT JOIN spo_delivery d ON d.commitment_id = c.id
-            WHERE c.spo_id = ANY(:ids) GROUP BY c.id, a.id ORDER BY c.id
+            SELECT c.id, c.spo_id, c.activity_id, p.name AS activity, p.eligibility,
+                   p.verification,
+                   CASE WHEN e.id IS NOT NULL AND NOT p.trusted
+                        THEN 'allowed by the buyer: ' || e.reason END AS allowance,
+                   c.kind, c.quantity::float8 AS quantity, c.value_gbp::float8 AS value_gbp,
+                   c.what, c.where_text AS where, c.for_whom, c.by_when,
+                   d.money_claimed_gbp, d.money_confirmed_gbp, d.hours_confirmed,
+                   d.people_confirmed, d.signed_off
+            FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
+            JOIN activity_placed p ON p.id = c.activity_id
+            LEFT JOIN eligibility_allowance e
+                ON e.tender_id = s.tender_id AND e.activity_id = c.activity_id
+            CROSS JOIN LATERAL (
+                SELECT coalesce(sum(d.money_paid_gbp), 0)::float8 AS money_claimed_gbp,
+                       coalesce(sum(d.money_paid_gbp) FILTER (WHERE d.provider_status =
+                           'confirmed'), 0)::float8 AS money_confirmed_gbp,
+                       coalesce(sum(d.hours_given) FILTER (WHERE d.provider_status =
+                           'confirmed'), 0)::float8 AS hours_confirmed,
+                       coalesce(sum(d.people_reached) FILTER (WHERE d.provider_status =
+                           'confirmed'), 0)::int AS people_confirmed,
+                       count(d.id) FILTER (WHERE d.signed_off_by IS NOT NULL) AS signed_off
+                FROM spo_delivery d WHERE d.commitment_id = c.id
+            ) d
+            WHERE c.spo_id = ANY(:ids) ORDER BY c.id
             """
         ),
         {"ids": spo_ids},
@@ -125,14 +138,17 @@ def commitments_of(conn: Connection, spo_ids: list[int]) -> list[CommitmentRecor
 
 def submission_problems(conn: Connection, spo_id: int) -> list[str]:
     """Why this SPO could not be submitted now (empty when it can): commitments outside
-    the tender's territory, closed activities, vague or late commitments."""
+    the tender's territory, closed activities, vague or late commitments, and activities
+    neither eligible and current nor allowed by the tender's buyer
+    (:func:`procurement.allowances.unallowed`)."""
     rows = (
         conn.execute(
             text(
                 """
-            SELECT c.id, c.activity_id, a.name, a.status AS activity_status, t.code AS
-                   territory, tn.territory_code AS wanted, c.kind, c.quantity::float8 AS
-                   quantity, c.what, c.where_text, c.for_whom, c.by_when, tn.contract_start
+            SELECT c.id, c.activity_id, s.tender_id, a.name, a.status AS activity_status,
+                   t.code AS territory, tn.territory_code AS wanted, c.kind,
+                   c.quantity::float8 AS quantity, c.what, c.where_text, c.for_whom, c.by_when,
+                   tn.contract_start
             FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
             JOIN tender tn ON tn.id = s.tender_id
             JOIN activity a ON a.id = c.activity_id JOIN territory t ON t.id = a.territory_id
@@ -165,4 +181,4 @@ def submission_problems(conn: Connection, spo_id: int) -> list[str]:
                 f"{label}: by_when {row['by_when']} is before the contract starts "
                 f"({row['contract_start']})"
             )
-    return problems
+    return problems + unallowed(conn, rows[0]["tender_id"], [row["activity_id"] for row in rows])

@@ -4,7 +4,9 @@ Every rule about who may do what, and when, is here (never in the API's routers)
 change is one transaction that locks the SPO row, checks the state machine
 (:mod:`procurement.states`, also enforced by a database trigger) through the shared steps
 of :mod:`procurement.lifecycle`, checks the capacity ledger where value is promised
-(:mod:`procurement.ledger`), and appends to the audit trail (:mod:`procurement.audit`).
+(:mod:`procurement.ledger`) and that every activity committed to is eligible and current
+or allowed by the tender's buyer (:mod:`procurement.allowances`: on draft, edit, submit
+and award), and appends to the audit trail (:mod:`procurement.audit`).
 Reading SPOs is :mod:`procurement.spo_queries`; delivery is :mod:`procurement.delivery`.
 """
 
@@ -28,6 +30,7 @@ from matching.recommend import served_need
 from matching.spo_score import Rubric, score_spo
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import audit, ledger
+from procurement.allowances import unallowed
 from procurement.lifecycle import authorise, change_state, check_move, commitment, find_spo, locked
 from procurement.records import ScoreResult, SpoState, TenderRecord
 from procurement.spo_queries import submission_problems
@@ -84,7 +87,7 @@ def draft(
         raise ConflictError(
             f"the bid deadline ({tender['bid_deadline']:%d %b %Y %H:%M}) has passed"
         )
-    _check_shape(conn, commitments)
+    _check_shape(conn, tender_id, commitments)
     try:
         with conn.begin_nested():
             spo_id: int = conn.execute(
@@ -113,7 +116,7 @@ def replace_commitments(
     authorise(conn, user, Action.EDIT_SPO, spo)
     if spo["status"] != DRAFT:
         raise ConflictError(f"SPO {spo_id} is {spo['status']}: only a draft can be edited")
-    _check_shape(conn, commitments)
+    _check_shape(conn, spo["tender_id"], commitments)
     conn.execute(text("DELETE FROM spo_commitment WHERE spo_id = :id"), {"id": spo_id})
     _insert_commitments(conn, spo_id, commitments)
     audit.append(
@@ -226,6 +229,12 @@ def award(conn: Connection, user: User, spo_id: int) -> None:
     if winner is not None:
         raise ConflictError(f"tender {tender['id']} was already awarded (to SPO {winner})")
     check_move(spo, AWARDED, user)
+    backed = conn.execute(
+        text("SELECT activity_id FROM spo_commitment WHERE spo_id = :id"), {"id": spo_id}
+    ).scalars()
+    problems = unallowed(conn, tender["id"], list(backed))
+    if problems:
+        raise InvalidInputError("the SPO cannot be awarded: " + "; ".join(problems))
     ledger.check(conn, spo_id)
     try:
         with conn.begin_nested():
@@ -313,9 +322,10 @@ def vary(
     return int(spo["id"])
 
 
-def _check_shape(conn: Connection, commitments: list[CommitmentSpec]) -> None:
-    """Refuse (InvalidInputError) unknown kinds, quantities of zero or less, part jobs and
-    unknown activities, naming every problem at once."""
+def _check_shape(conn: Connection, tender_id: int, commitments: list[CommitmentSpec]) -> None:
+    """Refuse (InvalidInputError) unknown kinds, quantities of zero or less, part jobs,
+    unknown activities and activities the tender's SPOs may not commit to
+    (:func:`procurement.allowances.unallowed`), naming every problem at once."""
     problems = []
     for n, c in enumerate(commitments, start=1):
         if c.kind not in COMMITMENT_KINDS:
@@ -331,6 +341,7 @@ def _check_shape(conn: Connection, commitments: list[CommitmentSpec]) -> None:
         conn.execute(text("SELECT id FROM activity WHERE id = ANY(:ids)"), {"ids": ids}).scalars()
     )
     problems += [f"no activity with id {i}" for i in ids if i not in known]
+    problems += unallowed(conn, tender_id, [i for i in ids if i in known])
     if problems:
         raise InvalidInputError("; ".join(problems))
 

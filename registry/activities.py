@@ -6,7 +6,9 @@ normalised name and postcode. A row matching a stored activity of another source
 or by name and postcode, is *merged* into it (gaps filled, themes and evidence joined),
 never doubled.
 Values a file leaves empty never erase stored ones. Themes a person set
-(``themes_source = 'override'``) are never replaced by an import.
+(``themes_source = 'override'``) are never replaced by an import. Every activity an import
+writes is assessed again by the eligibility rules (:mod:`registry.eligibility`), except one
+whose eligibility a person decided.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.bulk import copy_rows, ewkb
-from registry import layouts, privacy
+from registry import eligibility, layouts, privacy
 from registry.fields import Field, Problems
 from registry.importer import ImportSpec, place_text
 from registry.merge import fold_duplicates
@@ -54,6 +56,7 @@ FIELDS: tuple[Field, ...] = (
     Field("grant_total_gbp", "money", aliases=("total_awarded_gbp",)),
     Field("last_award_year", "int"),
     Field("funders"),
+    Field("grant_titles"),
 )
 
 # What an activity is and does, beside its keys and place (staged and stored alike).
@@ -71,6 +74,8 @@ _FIGURES = [
     "grant_total_gbp",
     "last_award_year",
     "funders",
+    "grant_titles",
+    "location_basis",
 ]
 _COLUMNS = [
     "source_key",
@@ -167,7 +172,9 @@ def merge(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def write(conn: Connection, records: pd.DataFrame) -> dict[str, int]:
-    """Upsert providers, then activities, set-based; returns stored/updated/merged/unchanged."""
+    """Upsert providers, then activities, set-based, then run the eligibility rules on every
+    activity written (:func:`registry.eligibility.reassess`; a person's decision stays);
+    returns stored/updated/merged/unchanged."""
     conn.execute(
         text(
             """
@@ -182,6 +189,7 @@ def write(conn: Connection, records: pd.DataFrame) -> dict[str, int]:
                 annual_running_cost numeric, funding_gap numeric, status text,
                 closing_date date, evidence_links varchar[], safeguarding bool,
                 grant_count int, grant_total_gbp numeric, last_award_year int, funders text,
+                grant_titles text, location_basis text,
                 target_id int, merged bool NOT NULL DEFAULT false
             ) ON COMMIT DROP
             """
@@ -191,7 +199,15 @@ def write(conn: Connection, records: pd.DataFrame) -> dict[str, int]:
     for statement in _MATCH:
         conn.execute(text(statement))
     conn.execute(text(_PROVIDERS))
-    return UPSERT.run(conn)
+    counts = UPSERT.run(conn)
+    written = conn.execute(
+        text(
+            "SELECT coalesce(i.target_id, a.id) FROM activity_in i"
+            " LEFT JOIN activity a ON a.source_key = i.source_key"
+        )
+    ).scalars()
+    eligibility.reassess(conn, [int(i) for i in written if i is not None])
+    return counts
 
 
 def _rows(records: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
@@ -269,7 +285,11 @@ UPSERT = Upsert(
     values=[*_VALUE_COLUMNS, "name_key", "themes", "themes_source"],
     lists=["themes", "evidence_links"],
     inserted_only=["source_key", "source"],
-    insert_defaults={"status": "'active'", "safeguarding": "false"},
+    insert_defaults={
+        "status": "'active'",
+        "safeguarding": "false",
+        "location_basis": "'delivery'",
+    },
     sticky=["safeguarding"],
     protected={"themes": _OVERRIDDEN, "themes_source": _OVERRIDDEN, "provider_id": _CLAIMED},
     ordering={"themes": f"array_position({_VOCABULARY}, t)"},

@@ -44,6 +44,9 @@ class Layout:
     # Layouts sharing a namespace use the same ids for the same record (e.g. 360Giving
     # org-ids); without one, ids are only unique within their source.
     namespace: str = ""
+    # What a record's own place is (registry.tables.LOCATION_BASES): where it is delivered,
+    # or its organisation's registered office (360Giving recipients).
+    location_basis: str = "delivery"
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,7 @@ def import_table(
     records["row"] = raw.row
     records["source"] = source or (layout.source if layout and layout.source else default_source)
     records["namespace"] = layout.namespace if layout and layout.namespace else records["source"]
+    records["location_basis"] = layout.location_basis if layout else "delivery"
     _geometry(records, raw, problems)
 
     step("Geocoding")

@@ -2,10 +2,14 @@
 
 * the shared ``activity_organisations`` file (one row per 360Giving recipient);
 * 360Giving grant files, flat: one row per grant, folded into one activity per recipient
-  organisation (the shared ``grants_360giving_flat.csv`` and the standard 360Giving
-  spreadsheet headings both work);
+  organisation, with every grant's title (the shared ``grants_360giving_flat.csv`` and the
+  standard 360Giving spreadsheet headings both work);
 * Open Referral UK / HSDS service records (JSON), see :mod:`registry.oruk`;
 * the shared Contracts Finder supplier files (one row per supplier per notice).
+
+Both 360Giving layouts place a record at its organisation's registered office
+(``location_basis``): the only address they give. Every other source gives where an
+activity is delivered.
 
 Anything else is mapped by column names and aliases, or ``--map field=column``.
 """
@@ -21,6 +25,10 @@ from registry.names import org_id_of
 from registry.readers import RawTable
 
 SOURCE_360GIVING = "360giving"
+# 360Giving files give a recipient's registered address, not where it delivers.
+REGISTERED_OFFICE = "registered_office"
+# A recipient's grant titles are kept whole up to this many characters (a few dozen titles).
+GRANT_TITLES_MAX = 2000
 
 
 def _has(*columns: str) -> object:
@@ -58,6 +66,7 @@ SHARED_ACTIVITY_ORGANISATIONS = Layout(
     ignore=("themes", "dual_impact_core"),
     reshape=_drop_missing_markers,
     namespace=SOURCE_360GIVING,
+    location_basis=REGISTERED_OFFICE,
 )
 
 # Our flat file's columns, and the standard 360Giving spreadsheet headings, by role.
@@ -89,12 +98,24 @@ def _grant_columns(raw: RawTable) -> dict[str, str]:
     return found
 
 
+def grant_titles(titles: pd.Series) -> str:
+    """One recipient's grant titles: distinct, in the order given (award order), ``; ``-joined
+    and cut at :data:`GRANT_TITLES_MAX` characters (at a title boundary where possible)."""
+    distinct = dict.fromkeys(t.strip() for t in titles.fillna("").astype(str) if t.strip())
+    joined = "; ".join(distinct)
+    if len(joined) <= GRANT_TITLES_MAX:
+        return joined
+    cut = joined[:GRANT_TITLES_MAX]
+    return cut[: cut.rfind("; ")] if "; " in cut else cut
+
+
 def _is_grants(raw: RawTable) -> bool:
     return {"name", "amount", "date"} <= set(_grant_columns(raw))
 
 
 def _fold_grants(raw: RawTable) -> RawTable:
-    """One activity per recipient organisation: latest grant's text, totals, funders."""
+    """One activity per recipient organisation: latest grant's text, every grant's title,
+    totals, funders."""
     columns = _grant_columns(raw)
     grants = pd.DataFrame({role: raw.frame[name] for role, name in columns.items()})
     for role in _GRANT_COLUMNS:
@@ -125,6 +146,7 @@ def _fold_grants(raw: RawTable) -> RawTable:
             "org_identifier": grouped["org_identifier"].agg(non_empty),
             "name": grouped["name"].agg(non_empty),
             "description": grouped[["title", "description"]].apply(story),
+            "grant_titles": grouped["title"].agg(grant_titles),
             "postcode": grouped["postcode"].agg(non_empty),
             "address": grouped["locality"].agg(non_empty),
             "charity_number": grouped["charity_number"].agg(non_empty),
@@ -157,6 +179,7 @@ GRANTS_360GIVING = Layout(
     mapping={"provider_name": "name"},
     reshape=_fold_grants,
     namespace=SOURCE_360GIVING,
+    location_basis=REGISTERED_OFFICE,
 )
 
 ORUK = Layout(

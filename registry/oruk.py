@@ -1,15 +1,18 @@
 """Open Referral UK (HSDS 3.0) service records: exchange activities with directories.
 
 Export writes one ``service`` per activity with its ``organization``, one
-``service_at_location`` (latitude, longitude, postal address) and the themes as
-``attributes`` in the ``dualimpact-themes`` taxonomy; figures HSDS has no field for
-(funding gap, people reached, closing date, safeguarding) travel in ``x_dualimpact``, which
-other directories ignore. A safeguarded activity (a refuge, say) is exported as
-:func:`registry.privacy.redact` allows: no point, no address, its postcode district only,
-and a hashed id.
+``service_at_location`` (latitude, longitude, postal address), the themes as ``attributes``
+in the ``dualimpact-themes`` taxonomy and its dual-impact categories in the
+``dualimpact-categories`` taxonomy; what HSDS has no field for (funding gap, people
+reached, closing date, safeguarding, and how far the record can be trusted: eligibility
+with its reason, verification, evidence level, when last heard of, what its point is,
+delivery sites) travels in ``x_dualimpact``, which other directories ignore. A safeguarded
+activity (a refuge, say) is exported as :func:`registry.privacy.redact` allows: no point, no
+address, its postcode district only, and a hashed id.
 
 Import reads the same records back, or any HSDS 3.0 service list (a bare list, or a page
-with ``contents``).
+with ``contents``). Eligibility and verification are never imported: this register decides
+them (its rules, its people), whatever another directory says.
 """
 
 from __future__ import annotations
@@ -22,11 +25,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry import privacy
+from registry import categories, privacy
 from registry.readers import RawTable
 from registry.themes import LABELS
 
 THEME_VOCABULARY = "dualimpact-themes"
+CATEGORY_VOCABULARY = "dualimpact-categories"
+# How far a record can be trusted (``registry.queries``), carried in ``x_dualimpact``.
+TRUST_FIELDS = (
+    "eligibility",
+    "eligibility_categories",
+    "eligibility_reason",
+    "verification",
+    "evidence_level",
+    "fresh_on",
+    "located_at",
+    "delivery_site_count",
+)
 # Ids of our own exports carry this prefix before the record's key.
 EXPORT_PREFIX = "dualimpact:"
 _STATUS_OUT = {"active": "active", "at_risk": "active", "closed": "defunct"}
@@ -143,6 +158,7 @@ def _service(a: dict[str, Any]) -> dict[str, Any]:
             "service_radius_km",
             "territory_code",
             "need_area_code",
+            *TRUST_FIELDS,
         )
     }
     extra["status"] = a["status"]
@@ -158,14 +174,12 @@ def _service(a: dict[str, Any]) -> dict[str, Any]:
             {"id": f"sal-{_exported_id(a['source_key'])}", "location": location}
         ],
         "attributes": [
-            {
-                "taxonomy_term": {
-                    "code": theme,
-                    "name": LABELS[theme],
-                    "vocabulary": THEME_VOCABULARY,
-                }
-            }
-            for theme in a.get("themes") or []
+            {"taxonomy_term": {"code": code, "name": names[code], "vocabulary": vocabulary}}
+            for vocabulary, names, codes in (
+                (THEME_VOCABULARY, LABELS, a.get("themes")),
+                (CATEGORY_VOCABULARY, categories.LABELS, a.get("eligibility_categories")),
+            )
+            for code in _listed(codes)
         ],
         "x_dualimpact": {k: v for k, v in extra.items() if v is not None},
     }
@@ -179,8 +193,16 @@ def _exported_id(source_key: str) -> str:
     return EXPORT_PREFIX + source_key
 
 
+def _listed(values: object) -> list[str]:
+    """A list column's value as a list (missing: empty)."""
+    return list(values) if isinstance(values, list | tuple | np.ndarray) else []
+
+
 def _plain(value: object) -> object:
-    """A JSON-ready scalar: dates as ISO text, whole amounts as integers, gaps as None."""
+    """A JSON-ready value: dates as ISO text, whole amounts as integers, gaps as None, lists
+    as lists."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):

@@ -1,4 +1,5 @@
-"""Re-place activities and supplier sites when a new boundary generation is loaded.
+"""Re-place activities, their delivery sites and supplier sites when a new boundary
+generation is loaded.
 
 Records keep their point; their territory and need area are worked out again against the
 current boundaries (the same locator the geocoder uses for coordinates), inside the
@@ -14,12 +15,13 @@ from boundaries import repository
 from geo.bulk import copy_rows
 from geo.errors import DataFileError
 
-TABLES = ("activity", "supplier_site")
+TABLES = ("activity", "delivery_site", "supplier_site")
 
 
 def replace(conn: Connection) -> int:
-    """Re-place every activity and supplier site; returns how many changed territory or
-    need area. A record no longer in any territory stops the load with its id."""
+    """Re-place every activity, delivery site and supplier site; returns how many changed
+    territory or need area. A record no longer in any territory stops the load with its
+    table and id."""
     locator = repository.locator(conn)
     by_code = repository.current_ids(conn)
     moved = 0

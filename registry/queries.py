@@ -18,43 +18,118 @@ from registry.fields import MAX_AMOUNT, MAX_WHOLE
 from registry.tables import ACTIVITY_STATUSES
 from registry.themes import VOCABULARY, classify
 
-# Every query reads the read model ``activity_placed`` (migration 0005), which joins an
-# activity to its provider, territory and need area once.
-_ACTIVITIES = """
+# Every query reads the read model ``activity_placed`` (migrations 0005, 0007), which joins an
+# activity to its provider, territory and need area once, and places it at its first
+# delivery site when it has one.
+
+# How far an activity can be trusted, as every reader returns it (migration 0007): its
+# eligibility (with its dual-impact categories, or the reason it is not eligible) and
+# whether the rules or a person decided it, its effective place on the verification ladder
+# (a claimed or verified record not heard of for the lapse period reads ``lapsed``), its
+# evidence level (Nesta Standards of Evidence 1-5), the date it was last heard of and
+# whether that is within the lapse period, how many delivery sites it has and whether it is
+# trusted (eligible and not lapsed). Readers add ``located_at``: what the point they give
+# is (``delivery_site``, ``delivery`` or ``registered_office``).
+_TRUST = """
+    a.eligibility, a.eligibility_categories, a.eligibility_reason, a.eligibility_source,
+    a.verification, a.evidence_level, a.fresh_on, a.fresh, a.delivery_site_count, a.trusted
+"""
+
+_ACTIVITIES = f"""
     SELECT a.id, a.source_key, a.name, a.description, a.themes, a.themes_source,
            a.provider_key, a.provider_name, a.postcode, a.address, a.lat, a.lon,
            a.location_precision, a.territory_code, a.territory_name, a.need_area_code,
            a.uk_imd_decile, a.status, a.closing_date, a.funding_gap, a.annual_running_cost,
            a.people_reached_per_year, a.service_radius_m / 1000.0 AS service_radius_km,
            a.evidence_links, a.safeguarding, a.grant_count, a.grant_total_gbp,
-           a.last_award_year, a.funders, a.source, a.geom
+           a.last_award_year, a.funders, a.source, {_TRUST}, a.located_at, a.geom
     FROM activity_placed a
 """
 
 
-def activities(conn: Connection, territory: str | None = None) -> gpd.GeoDataFrame:
-    """Activities (all, or one territory's) as points in EPSG:4326, ordered by id."""
-    where, params = "", {}
-    if territory:
-        where, params = "WHERE a.territory_code = :territory", {"territory": territory}
+def _listing(
+    *,
+    include_all: bool,
+    territory: str | None = None,
+    theme: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> tuple[str, dict[str, object]]:
+    """The ``WHERE`` clause (over ``activity_placed a``) and parameters of a listing: trusted
+    activities only (eligible and not lapsed) unless ``include_all``, optionally one
+    territory's (code), one theme's, or those in a lon/lat box (degrees, EPSG:4326: west,
+    south, east, north)."""
+    west, south, east, north = bbox if bbox else (None, None, None, None)
+    where = """
+        WHERE (CAST(:include_all AS boolean) OR a.trusted)
+          AND (CAST(:territory AS text) IS NULL OR a.territory_code = :territory)
+          AND (CAST(:theme AS text) IS NULL OR a.themes @> ARRAY[CAST(:theme AS varchar)])
+          AND (CAST(:west AS float8) IS NULL
+               OR a.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+    """
+    params: dict[str, object] = {
+        "include_all": include_all,
+        "territory": territory,
+        "theme": theme,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+    }
+    return where, params
+
+
+def activities(
+    conn: Connection, territory: str | None = None, *, include_all: bool = False
+) -> gpd.GeoDataFrame:
+    """Activities (all territories, or one's, by code) as points in EPSG:4326, ordered by id.
+
+    Parameters
+    ----------
+    conn
+        A connection to the registry.
+    territory
+        A territory code (``E23000029``), or ``None`` for every territory.
+    include_all
+        ``False`` (the default): only trusted activities, eligible and not lapsed, as
+        rankings, maps and matching use them. ``True``: every stored activity.
+
+    Returns
+    -------
+    gpd.GeoDataFrame
+        One row per activity (:class:`registry.frames.Activities`), with its eligibility,
+        verification, evidence level, freshness, what its point is (``located_at``) and
+        how many delivery sites it has; money in pounds, ``service_radius_km`` in
+        kilometres.
+    """
+    where, params = _listing(include_all=include_all, territory=territory)
     return gpd.read_postgis(
         text(f"{_ACTIVITIES} {where} ORDER BY a.id"), conn, geom_col="geom", params=params
     )
 
 
-def counts_by_territory(conn: Connection) -> pd.DataFrame:
-    """Activities and supplier sites per territory code."""
+def counts_by_territory(conn: Connection, *, include_all: bool = False) -> pd.DataFrame:
+    """Activities and supplier sites per current territory code.
+
+    An activity counts in the territory it is placed in (its first delivery site's, else
+    its own point's); only trusted activities (eligible, not lapsed) unless
+    ``include_all``.
+    """
     return pd.read_sql(
         text(
             """
-            SELECT t.code,
-                   (SELECT count(*) FROM activity a WHERE a.territory_id = t.id) AS activities,
-                   (SELECT count(*) FROM supplier_site s WHERE s.territory_id = t.id)
-                       AS supplier_sites
+            SELECT t.code, coalesce(a.n, 0) AS activities, coalesce(s.n, 0) AS supplier_sites
             FROM current_territory t
+            LEFT JOIN (
+                SELECT a.territory_id, count(*) AS n FROM activity_placed a
+                WHERE CAST(:include_all AS boolean) OR a.trusted GROUP BY a.territory_id
+            ) a ON a.territory_id = t.id
+            LEFT JOIN (
+                SELECT territory_id, count(*) AS n FROM supplier_site GROUP BY territory_id
+            ) s ON s.territory_id = t.id
             """
         ),
         conn,
+        params={"include_all": include_all},
     )
 
 
@@ -67,7 +142,8 @@ class LoadedCounts(NamedTuple):
 
 
 def loaded_counts(conn: Connection) -> LoadedCounts:
-    """How many current territories, activities and supplier sites are stored."""
+    """How many current territories, activities and supplier sites are stored: what has been
+    loaded, so every activity counts, trusted or not."""
     row = conn.execute(
         text(
             """
@@ -252,7 +328,8 @@ class ActivityFacts(TypedDict):
 
 class NearbyActivity(TypedDict):
     """An open activity near a point (:func:`nearby`); money in pounds, distance in metres
-    on the sphere, point in lon/lat degrees (EPSG:4326)."""
+    on the sphere to its nearest place of delivery, whose point (lon/lat degrees,
+    EPSG:4326), postcode, territory, need area and kind (``located_at``) it gives."""
 
     id: int
     name: str
@@ -272,10 +349,22 @@ class NearbyActivity(TypedDict):
     lat: float
     lon: float
     distance_m: float
+    eligibility: str
+    eligibility_categories: list[str]
+    eligibility_reason: str | None
+    eligibility_source: str
+    verification: str
+    evidence_level: int | None
+    fresh_on: date | None
+    fresh: bool
+    delivery_site_count: int
+    trusted: bool
+    located_at: str
 
 
 def activity_facts(conn: Connection, activity_id: int) -> ActivityFacts:
-    """What an impact estimate needs: id, name, themes, people reached per year."""
+    """What an impact estimate needs: id, name, themes, people reached per year (of any
+    activity, trusted or not: one asked for by id is always readable)."""
     row = conn.execute(
         text("SELECT id, name, themes, people_reached_per_year FROM activity WHERE id = :id"),
         {"id": activity_id},
@@ -290,12 +379,13 @@ def activity_facts(conn: Connection, activity_id: int) -> ActivityFacts:
     )
 
 
-_PUBLIC_ACTIVITY = """
+_PUBLIC_ACTIVITY = f"""
     SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
            a.funding_gap::float8 AS funding_gap, a.annual_running_cost::float8 AS
            annual_running_cost, a.people_reached_per_year, a.evidence_links, a.safeguarding,
            a.postcode, a.address, a.location_precision, a.territory_code, a.need_area_code,
-           a.uk_imd_decile, a.provider_name, a.provider_key, a.source_key, a.lat, a.lon
+           a.uk_imd_decile, a.provider_name, a.provider_key, a.source_key, a.lat, a.lon,
+           {_TRUST}, a.located_at
     FROM activity_placed a
 """
 
@@ -308,23 +398,13 @@ def activity_page(
     bbox: tuple[float, float, float, float] | None = None,
     limit: int = 100,
     offset: int = 0,
+    include_all: bool = False,
 ) -> tuple[pd.DataFrame, int]:
-    """One page of activities (by territory, theme, lon/lat box) and how many match."""
-    where = """
-        WHERE (CAST(:territory AS text) IS NULL OR a.territory_code = :territory)
-          AND (CAST(:theme AS text) IS NULL OR a.themes @> ARRAY[CAST(:theme AS varchar)])
-          AND (CAST(:west AS float8) IS NULL
-               OR a.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
-    """
-    west, south, east, north = bbox if bbox else (None, None, None, None)
-    params = {
-        "territory": territory,
-        "theme": theme,
-        "west": west,
-        "south": south,
-        "east": east,
-        "north": north,
-    }
+    """One page of activities (by territory code, theme, lon/lat box in degrees: west,
+    south, east, north) and how many match; trusted activities only (eligible, not lapsed)
+    unless ``include_all``. Each row says how far it can be trusted (eligibility,
+    verification, evidence level, freshness, ``located_at``, delivery sites)."""
+    where, params = _listing(include_all=include_all, territory=territory, theme=theme, bbox=bbox)
     total = conn.execute(
         text(f"SELECT count(*) FROM activity_placed a {where}"),
         params,
@@ -338,31 +418,73 @@ def activity_page(
 
 
 def nearby(
-    conn: Connection, lat: float, lon: float, radius_m: float, limit: int = 100
+    conn: Connection,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    limit: int = 100,
+    *,
+    include_all: bool = False,
 ) -> list[NearbyActivity]:
-    """Open activities within ``radius_m`` metres of a point, nearest first (index-assisted
-    ``ST_DWithin`` on geography). Records, not a frame: the API serves this on every request."""
+    """Open activities delivered within ``radius_m`` metres of a point, nearest first.
+
+    Distance is measured on the sphere to the activity's nearest place of delivery (view
+    ``activity_location``: each of its delivery sites, else its own point), and the record
+    gives that place's postcode, point, territory and need area. Records, not a frame: the
+    API serves this on every request.
+
+    Parameters
+    ----------
+    conn
+        A connection to the registry.
+    lat, lon
+        The origin, degrees (EPSG:4326).
+    radius_m
+        How far to look, metres.
+    limit
+        At most this many activities.
+    include_all
+        ``False`` (the default): only trusted activities (eligible, not lapsed).
+    """
     rows = conn.execute(
         text(
-            """
+            f"""
+            WITH origin AS (
+                SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS geog
+            ), place AS (
+                SELECT DISTINCT ON (l.activity_id) l.activity_id, l.delivery_site_id,
+                       l.located_at, l.postcode, l.territory_id, l.need_area_id, l.geom,
+                       ST_Distance(l.geom::geography, o_.geog) AS distance_m
+                FROM origin o_
+                JOIN activity_location l ON ST_DWithin(l.geom::geography, o_.geog, :radius)
+                ORDER BY l.activity_id, distance_m, l.delivery_site_id
+            )
             SELECT a.id, a.name, a.description, a.themes, a.status, a.closing_date,
                    a.funding_gap::float8 AS funding_gap, a.people_reached_per_year,
-                   a.safeguarding, a.postcode, a.address, a.territory_code, a.need_area_code,
-                   a.provider_name, a.source_key, a.lat, a.lon,
-                   ST_Distance(a.geom::geography, o_.geog) AS distance_m
-            FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS geog) o_
-            JOIN activity_placed a ON ST_DWithin(a.geom::geography, o_.geog, :radius)
-            WHERE a.status <> 'closed'
-            ORDER BY distance_m, a.id LIMIT :limit
+                   a.safeguarding, p.postcode,
+                   CASE WHEN p.delivery_site_id IS NULL THEN a.address ELSE d.address END
+                       AS address,
+                   t.code AS territory_code, n.code AS need_area_code, a.provider_name,
+                   a.source_key, ST_Y(p.geom) AS lat, ST_X(p.geom) AS lon, p.distance_m,
+                   {_TRUST}, p.located_at
+            FROM place p
+            JOIN activity_placed a ON a.id = p.activity_id
+            JOIN territory t ON t.id = p.territory_id
+            LEFT JOIN need_area n ON n.id = p.need_area_id
+            LEFT JOIN delivery_site d ON d.id = p.delivery_site_id
+            WHERE a.status <> 'closed' AND (CAST(:include_all AS boolean) OR a.trusted)
+            ORDER BY p.distance_m, a.id LIMIT :limit
             """
         ),
-        {"lat": lat, "lon": lon, "radius": radius_m, "limit": limit},
+        {"lat": lat, "lon": lon, "radius": radius_m, "limit": limit, "include_all": include_all},
     ).mappings()
     return [cast(NearbyActivity, dict(row)) for row in rows]
 
 
 def activity(conn: Connection, activity_id: int) -> pd.DataFrame:
-    """One activity (a one-row frame), or not found."""
+    """One activity (a one-row frame), or not found. A single activity is always readable,
+    trusted or not: its row says how far it can be trusted (eligibility, verification,
+    evidence level, freshness, ``located_at``, delivery sites)."""
     frame = pd.read_sql(
         text(f"{_PUBLIC_ACTIVITY} WHERE a.id = :id"), conn, params={"id": activity_id}
     )

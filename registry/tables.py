@@ -143,9 +143,7 @@ activity = sa.Table(
         "verification <> 'verified' OR (verified_at IS NOT NULL AND evidence_level IS NOT NULL)",
         name="ck_activity_verified_has_evidence",
     ),
-    sa.CheckConstraint(
-        one_of("location_basis", LOCATION_BASES), name="ck_activity_location_basis"
-    ),
+    sa.CheckConstraint(one_of("location_basis", LOCATION_BASES), name="ck_activity_location_basis"),
     sa.CheckConstraint(one_of("status", ACTIVITY_STATUSES), name="ck_activity_status"),
     sa.CheckConstraint(one_of("themes_source", THEME_SOURCES), name="ck_activity_themes_source"),
     sa.CheckConstraint(
@@ -198,6 +196,7 @@ delivery_site = sa.Table(
         one_of("location_precision", PRECISIONS), name="ck_delivery_site_location_precision"
     ),
     gist("delivery_site"),
+    sa.Index("ix_delivery_site_geog", sa.text("(geom::geography)"), postgresql_using="gist"),
 )
 
 # Who changed an activity's figures, flags or status, when, what (``changes``: field →

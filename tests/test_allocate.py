@@ -22,6 +22,7 @@ from matching.allocate import (
     allocate,
     allocate_greedy,
     compare,
+    fundable,
 )
 from matching.valuation import HOUR_VALUE_GBP
 
@@ -366,3 +367,13 @@ def test_solver_failure_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocate_module, "linprog", failing)
     with pytest.raises(InvalidInputError, match=r"numerical trouble \(test\)"):
         allocate(GOOD_PLEDGES, GOOD_ACTIVITIES)
+
+
+def test_only_recorded_gaps_are_fundable_and_the_rest_are_counted() -> None:
+    found = fundable(
+        pd.DataFrame(
+            {"activity_id": [1, 2, 3, 4], "funding_gap": [5_000.0, None, 0.0, float("nan")]}
+        )
+    )
+    assert found.activities["activity_id"].tolist() == [1]
+    assert (found.gap_unrecorded, found.no_gap) == (2, 1)

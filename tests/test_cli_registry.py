@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.test_registry_reads import add_site, import_rows, set_columns
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("cli_env", "postcodes")
@@ -32,6 +35,8 @@ def _run(*args: str) -> tuple[int, str, str]:
         ["load", "activities"],
         ["load", "suppliers"],
         ["activities", "themes"],
+        ["activities", "assess"],
+        ["activities", "show"],
     ],
     ids=lambda c: " ".join(c),
 )
@@ -158,6 +163,9 @@ def test_territories_count_activities_and_supplier_sites(tmp_path: Path) -> None
     [
         (["export", "activities", "--territory", "E99999999"], "unknown territory 'E99999999'"),
         (["export", "activities", "-o", "/no/such/folder/out.json"], "does not exist"),
+        (["export", "activities", "--format", "xml"], "unknown export format 'xml'"),
+        (["activities", "show", "999999"], "no activity with id 999999"),
+        (["activities", "assess", "--activity", "999999"], "no activity with id 999999"),
         (["geocode", "{dup}"], "postcode appear twice in the header"),
         (["geocode", "{ok}", "-o", "/no/such/folder/out.csv"], "does not exist"),
         (["geocode", "{ok}", "--encoding", "klingon"], "'klingon' is not a text encoding"),
@@ -252,3 +260,167 @@ def test_geocode_takes_postcodes_from_the_address_column(tmp_path: Path) -> None
     code, _, err = _run("geocode", str(source), "--address-column", "street")
     assert code == 2
     assert "no column 'street' (--address-column)" in err
+
+
+# Export: every activity by default, each saying how far it can be trusted.
+EXPORTED = {
+    "eligibility",
+    "eligibility_categories",
+    "eligibility_reason",
+    "verification",
+    "delivery_site_count",
+    "provider_key",
+    "source_key",
+}
+
+
+@pytest.fixture
+def club_and_castle(registry: Engine, tmp_path: Path) -> dict[str, int]:
+    """An eligible youth club with a delivery site, and an ineligible castle (set with SQL,
+    not by the rules)."""
+    ids = import_rows(
+        registry,
+        tmp_path,
+        "Cowley Youth Club,OX4 1AA,youth;crime_prevention\n"
+        "Oxford Castle restoration,OX1 1DP,arts_culture\n",
+        header="name,postcode,themes",
+    )
+    set_columns(
+        registry,
+        ids["Cowley Youth Club"],
+        eligibility="eligible",
+        eligibility_categories=["youth_diversion", "family_support"],
+        eligibility_reason=None,
+    )
+    set_columns(
+        registry,
+        ids["Oxford Castle restoration"],
+        eligibility="ineligible",
+        eligibility_categories=[],
+        eligibility_reason="heritage building",
+        eligibility_source="decision",
+    )
+    add_site(registry, ids["Cowley Youth Club"], "OX4 1BB")
+    return ids
+
+
+def test_export_lists_every_activity_with_its_trust(
+    club_and_castle: dict[str, int], tmp_path: Path
+) -> None:
+    out = tmp_path / "activities.csv"
+    code, _, err = _run("export", "activities", "--format", "csv", "-o", str(out))
+    assert code == 0, err
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("name")
+    assert set(rows.columns) >= EXPORTED
+    club, castle = rows.loc["Cowley Youth Club"], rows.loc["Oxford Castle restoration"]
+    # Lists are one ";"-separated cell, as the importer reads them back.
+    assert club["eligibility_categories"] == "youth_diversion;family_support"
+    assert club["themes"] == "youth;crime_prevention"
+    assert (club["verification"], club["delivery_site_count"]) == ("listed", "1")
+    assert (castle["eligibility"], castle["eligibility_reason"]) == (
+        "ineligible",
+        "heritage building",
+    )
+
+    code, out_text, _ = _run("export", "activities", "--format", "csv", "--trusted-only")
+    assert code == 0
+    trusted = pd.read_csv(io.StringIO(out_text), dtype=str)
+    assert trusted["name"].tolist() == ["Cowley Youth Club"]
+
+    code, out_text, _ = _run("export", "activities", "--format", "json")
+    assert code == 0
+    records = {r["name"]: r for r in json.loads(out_text)}
+    assert set(records) == {"Cowley Youth Club", "Oxford Castle restoration"}
+    assert set(records["Cowley Youth Club"]) >= EXPORTED
+    assert records["Cowley Youth Club"]["eligibility_categories"] == [
+        "youth_diversion",
+        "family_support",
+    ]
+    assert records["Cowley Youth Club"]["delivery_site_count"] == 1
+
+    code, out_text, _ = _run("export", "activities")
+    assert code == 0
+    services = {s["name"]: s for s in json.loads(out_text)["contents"]}
+    extra = services["Cowley Youth Club"]["x_dualimpact"]
+    assert (extra["eligibility"], extra["verification"], extra["delivery_site_count"]) == (
+        "eligible",
+        "listed",
+        1,
+    )
+    assert services["Oxford Castle restoration"]["x_dualimpact"]["eligibility_reason"] == (
+        "heritage building"
+    )
+    categories = [
+        a["taxonomy_term"]["code"]
+        for a in services["Cowley Youth Club"]["attributes"]
+        if a["taxonomy_term"]["vocabulary"] == "dualimpact-categories"
+    ]
+    assert categories == ["youth_diversion", "family_support"]
+
+
+def test_assess_runs_the_rules_again_and_counts(
+    registry: Engine, club_and_castle: dict[str, int]
+) -> None:
+    """Depends on the eligibility rules (registry.eligibility): a youth club is eligible."""
+    club = club_and_castle["Cowley Youth Club"]
+    set_columns(registry, club, eligibility="needs_review", eligibility_categories=[])
+    code, out, err = _run("activities", "assess")
+    assert code == 0, err
+    assert "1 activity assessed by the rules: 1 eligible, 0 ineligible, 0 need review" in out
+    with registry.connect() as conn:
+        stored: dict[str, str] = dict(
+            conn.execute(text("SELECT name, eligibility FROM activity")).all()
+        )
+    # The castle was decided by a person: kept, and not counted.
+    assert stored == {
+        "Cowley Youth Club": "eligible",
+        "Oxford Castle restoration": "ineligible",
+    }
+    code, out, _ = _run("activities", "assess", "--activity", str(club), "--json")
+    assert code == 0
+    assert json.loads(out) == {"eligible": 1, "ineligible": 0, "needs_review": 0}
+
+
+def test_show_says_in_plain_words_how_far_an_activity_can_be_trusted(
+    registry: Engine, club_and_castle: dict[str, int]
+) -> None:
+    club = club_and_castle["Cowley Youth Club"]
+    with registry.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE activity SET verification = 'verified', verified_at = now(),"
+                " evidence_level = 3 WHERE id = :id"
+            ),
+            {"id": club},
+        )
+    code, out, err = _run("activities", "show", str(club))
+    assert code == 0, err
+    assert "Youth diversion, Family support (by the rules)" in out
+    assert "evidence level 3 of 5" in out
+    assert "within the 3-year lapse period" in out
+    assert "Delivery sites: 1" in out
+    assert "Trusted: yes" in out
+
+    code, out, _ = _run("activities", "show", str(club_and_castle["Oxford Castle restoration"]))
+    assert code == 0
+    assert "heritage building (by a person's decision)" in out
+    assert "Last heard of: never" in out
+    assert "Delivery sites: none recorded" in out
+    assert "Trusted: no" in out
+
+
+@pytest.mark.parametrize("file_format", ["oruk", "csv", "json"])
+def test_no_export_carries_a_safeguarded_place(
+    registry: Engine, tmp_path: Path, file_format: str
+) -> None:
+    import_rows(
+        registry,
+        tmp_path,
+        "Haven,Refuge for women escaping domestic abuse,OX1 1DP,1 Secret Street\n",
+        header="name,description,postcode,address",
+    )
+    code, out, err = _run("export", "activities", "--format", file_format)
+    assert code == 0, err
+    assert "Haven" in out
+    for secret in ("OX1 1DP", "1DP", "Secret Street", "51.749", "-1.256"):
+        assert secret not in out

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maps import coverage, density
+from maps import coverage, density, report
 
 
 def _areas(rows: list[tuple[str, float, float, float, int]]) -> pd.DataFrame:
@@ -161,3 +161,22 @@ def test_hot_spots_find_a_real_cluster_and_are_repeatable() -> None:
     centre = h3.latlng_to_cell(52.0, -1.0, 7)
     assert first.set_index("cell").loc[np.int64(centre), "spot"] == "hot"
     assert first.equals(density.hot_spots(counts))
+
+
+def test_the_report_counts_the_capacities_it_assumed() -> None:
+    areas = _areas([("A", 0, 0, 100, 1), ("B", 5_000, 0, 300, 2)]).assign(
+        name=["A", "B"], lon=[-1.2, -1.1], lat=[51.7, 51.7]
+    )
+    activities = _activities(
+        [(1, 0, 0, 40, 1_000, False), (2, 5_000, 0, 100, 1_000, False),
+         (3, 0, 0, 100, 1_000, False)]
+    ).assign(
+        capacity_assumed=[False, True, True], status="active", territory_code=["T1", "T1", "T2"]
+    )  # fmt: skip
+    territories = pd.DataFrame({"code": ["T1", "T2"], "name": ["One", "Two"], "nation": "E"})
+    value = pd.DataFrame(columns=["territory_code", "committed_gbp", "delivered_gbp"])
+    found = report.compute(areas, activities, value, territories)
+    assert found.capacities_assumed == 2 and not found.include_all
+    counts = found.summary.set_index("territory_code")
+    assert counts.loc["T1", "activities"] == 2 and counts.loc["T1", "capacities_assumed"] == 1
+    assert counts.loc["T2", "capacities_assumed"] == 1

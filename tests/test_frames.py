@@ -23,15 +23,21 @@ def test_territories_and_need_areas_keep_their_contract(demo_data: Engine) -> No
 
 def test_activities_keep_their_contract(demo_data: Engine) -> None:
     with demo_data.connect() as conn:
-        frame = Activities.validate(registry_queries.activities(conn), lazy=True)
+        every = registry_queries.activities(conn, include_all=True)
+        trusted = registry_queries.activities(conn)
+    frame = Activities.validate(every, lazy=True)  # the whole register, trusted or not
     assert len(frame) > 2_000
     assert frame.crs.to_epsg() == 4326
+    assert 0 < len(Activities.validate(trusted, lazy=True)) < len(frame)
 
 
 def test_coverage_inputs_and_results_keep_their_contract(demo_data: Engine) -> None:
     with demo_data.connect() as conn:
         CoverageNeedAreas.validate(queries.need_areas(conn), lazy=True)
-        CoverageActivities.validate(queries.activities(conn), lazy=True)
+        for include_all in (False, True):
+            CoverageActivities.validate(
+                queries.activities(conn, include_all=include_all), lazy=True
+            )
         found = report.build(conn)
     AreaCoverage.validate(found.areas, lazy=True)
     summary = TerritoryCoverage.validate(found.summary, lazy=True)

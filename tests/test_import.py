@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -27,7 +28,7 @@ def _csv(tmp_path: Path, body: str, name: str = "activities.csv", header: str = 
 
 def _count(engine: Engine, table: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def _accounted(report: ImportReport) -> bool:
@@ -75,6 +76,9 @@ def test_good_rows_are_stored_and_bad_rows_listed_with_row_column_reason(
     assert list(club["evidence_links"]) == ["https://www.example.org"]
     assert "youth" in club["themes"] and "sport_physical_activity" in club["themes"]
     assert list(stored.loc["Food bank", "themes"]) == ["food_poverty"]
+    # A file of services says where each is delivered; the rules assess every row.
+    assert set(stored["located_at"]) == {"delivery"}
+    assert stored.loc["Food bank", "eligibility_categories"] == ["hardship_food_debt"]
 
 
 def test_reimporting_the_same_file_changes_nothing(registry: Engine, tmp_path: Path) -> None:
@@ -149,7 +153,8 @@ def test_unusable_files_are_refused_whole(
 
 def test_encoding_and_column_mapping_options(registry: Engine, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
-    path.write_bytes("Project title,Where\nCaf\xe9 club \xa3,OX1 1DP\n".encode("cp1252"))
+    # A youth club: eligible, so listed by default.
+    path.write_bytes("Project title,Where\nCaf\xe9 youth club \xa3,OX1 1DP\n".encode("cp1252"))
     report = run_import(
         registry,
         activities.SPEC,
@@ -159,7 +164,7 @@ def test_encoding_and_column_mapping_options(registry: Engine, tmp_path: Path) -
     )
     assert report.stored == 1
     with registry.connect() as conn:
-        assert queries.activities(conn).iloc[0]["name"] == "Café club £"
+        assert queries.activities(conn).iloc[0]["name"] == "Café youth club £"
 
 
 def test_unknown_mapping_is_a_clear_error(registry: Engine, tmp_path: Path) -> None:
@@ -271,6 +276,24 @@ def test_shared_activity_files_fold_and_merge(registry: Engine, data_dir: Path) 
     assert grants.stored < 5  # the same organisations: merged into the curated records
     again = run_import(registry, activities.SPEC, folder / "activity_organisations.csv")
     assert (again.stored, again.updated) == (0, 0)
+    with registry.connect() as conn:
+        # 360Giving gives an organisation's registered office, never where it delivers.
+        bases = conn.execute(text("SELECT DISTINCT location_basis FROM activity")).scalars()
+        assert list(bases) == ["registered_office"]
+        # Every grant's title, in award order, whatever file came first.
+        titles = conn.execute(
+            text("SELECT grant_titles FROM activity WHERE name = 'Copenhagen Youth Project'")
+        ).scalar_one()
+        assert titles.split("; ")[0] == "Towrds youth projects in Kings Cross"
+        assert "Covid-19 Emergency Funding" in titles.split("; ")
+        # Every activity written was assessed by the eligibility rules.
+        unassessed = conn.execute(
+            text(
+                "SELECT count(*) FROM activity WHERE eligibility_reason IS NULL"
+                " OR eligibility_reason LIKE 'not yet assessed%'"
+            )
+        ).scalar_one()
+        assert unassessed == 0
 
 
 def test_open_referral_round_trip_keeps_safeguarded_places_coarse(
@@ -409,7 +432,7 @@ def test_numbers_too_big_for_the_register_are_named(registry: Engine, tmp_path: 
     ],
 )
 def test_unknown_format_or_encoding_is_named(
-    registry: Engine, tmp_path: Path, options: dict, message: str
+    registry: Engine, tmp_path: Path, options: dict[str, Any], message: str
 ) -> None:
     path = _csv(tmp_path, "Club,,OX1 1DP,,,,,\n")
     with pytest.raises((DataFileError, InvalidInputError), match=message):

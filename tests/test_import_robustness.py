@@ -25,6 +25,7 @@ from geo.errors import DataFileError, InvalidInputError
 from geo.settings import Settings
 from registry import activities, suppliers
 from registry.importer import run_import
+from registry.layouts import GRANT_TITLES_MAX, grant_titles
 from registry.names import company_number, org_id
 from registry.records import register_activity
 
@@ -241,7 +242,8 @@ def test_a_trailing_comma_on_every_row_shifts_nothing(registry: Engine, tmp_path
     report = run_import(registry, activities.SPEC, path)
     assert (report.stored, report.rejected) == (2, 0), report.errors
     with registry.connect() as conn:
-        stored = dict(conn.execute(text("SELECT name, postcode FROM activity")).all())
+        rows = conn.execute(text("SELECT name, postcode FROM activity"))
+        stored = {str(name): str(postcode) for name, postcode in rows}
     assert stored == {"Youth club": "OX1 1DP", "Food bank": "CF10 1EP"}
 
 
@@ -430,3 +432,14 @@ def test_the_sheet_option_on_the_command_line(workbook: Path) -> None:
     code, out, err = _invoke("import", "activities", str(workbook), "--sheet", "Clubs", "--json")
     assert code == 0, err
     assert json.loads(out)["stored"] == 2
+
+
+def test_a_recipients_grant_titles_are_kept_distinct_and_capped() -> None:
+    titles = pd.Series(
+        ["Youth club", " Youth club ", "", None, *[f"Grant {i:04}" for i in range(500)]]
+    )
+    joined = grant_titles(titles)
+    assert joined.startswith("Youth club; Grant 0000; Grant 0001")
+    # Cut at a title boundary, never in the middle of one.
+    assert len(joined) <= GRANT_TITLES_MAX and joined.split("; ")[-1].startswith("Grant ")
+    assert len(joined.split("; ")[-1]) == len("Grant 0000")

@@ -33,6 +33,13 @@ def placed(registry: Engine, tmp_path: Path) -> Engine:
     report = run_import(registry, activities.SPEC, path)
     assert report.stored == 4
     with registry.begin() as conn:
+        # A community team's decision (the rules may not know boxing is youth work).
+        conn.execute(
+            text(
+                "UPDATE activity SET eligibility = 'eligible', eligibility_source = 'decision',"
+                " eligibility_categories = '{youth_diversion}', eligibility_reason = NULL"
+            )
+        )
         conn.execute(text("ANALYZE activity"))
     return registry
 
@@ -66,11 +73,13 @@ def test_the_lateral_query_walks_the_gist_index(placed: Engine) -> None:
         "labels": ["a"],
         "lons": [BANBURY.lon],
         "lats": [BANBURY.lat],
-        "territory_id": 0,
         "per_origin": 10,
         "cutoff_m": 25_000,
+        "outcomes": [],
+        "include_all": False,
     }
     with placed.connect() as conn, conn.begin():
+        params["territory_id"] = queries.territory_id(conn, "E23000029")
         plan = _plan(conn, queries.CANDIDATES_SQL, params)
     assert "Index Scan using ix_activity_geog on activity" in plan
     assert "Order By: ((geom)::geography <->" in plan

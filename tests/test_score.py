@@ -15,7 +15,7 @@ from geo.errors import InvalidInputError
 from matching.batch import recommend_batch
 from matching.need import NeedIndex
 from matching.profiles import STANDARD, WeightProfile
-from matching.recommend import rank, served_need
+from matching.recommend import rank, served_need, unrecorded
 from matching.score import explain, score
 
 TODAY = date(2026, 11, 25)
@@ -55,6 +55,14 @@ def _activity(activity_id: int, name: str, x: float, y: float, **values: object)
         "safeguarding": False,
         "service_radius_m": 1_500.0,
         "service_area": None,
+        "eligibility": "eligible",
+        "eligibility_categories": ["youth_diversion"],
+        "eligibility_reason": None,
+        "verification": "listed",
+        "evidence_level": None,
+        "fresh_on": date(2025, 12, 31),
+        "located_at": "delivery",
+        "delivery_site_count": 0,
     }
     row.update(values)
     return row
@@ -175,6 +183,40 @@ def test_theme_fit_counts_the_outcomes_asked_for(need: NeedIndex) -> None:
     assert "matches youth, mental health (2 of 4 outcomes asked)" in reason
 
 
+def test_asking_for_outcomes_ranks_only_activities_serving_one(need: NeedIndex) -> None:
+    golf = dict(FAR_AFFLUENT_FUNDED, themes=["sport_physical_activity"])
+    both = _candidates(NEAR_NEEDY_CLOSING, golf)
+    ranked = rank(
+        both, need, STANDARD, outcomes=["sport_physical_activity", "mental_health"], today=TODAY
+    )
+    assert ranked["name"].tolist() == ["Golf academy"]
+    assert "none of the outcomes asked for" not in ranked["reason"].iloc[0]
+    assert rank(both, need, STANDARD, outcomes=["mental_health"], today=TODAY).empty
+
+
+def test_results_carry_their_trust_and_say_where_they_are_placed(need: NeedIndex) -> None:
+    office = dict(
+        NEAR_NEEDY_CLOSING, located_at="registered_office", verification="verified",
+        evidence_level=3,
+    )  # fmt: skip
+    row = rank(_candidates(office), need, STANDARD, today=TODAY).iloc[0]
+    assert row["reason"].startswith("1.2 km (its registered office) from your Reading site")
+    assert (row["verification"], row["evidence_level"], row["eligibility"]) == (
+        "verified",
+        3,
+        "eligible",
+    )
+    assert list(row["eligibility_categories"]) == ["youth_diversion"]
+
+
+def test_an_unrecorded_gap_is_said_to_be_unrecorded(need: NeedIndex) -> None:
+    unknown = dict(FAR_AFFLUENT_FUNDED, funding_gap=None, people_reached_per_year=None)
+    ranked = rank(_candidates(unknown), need, STANDARD, today=TODAY)
+    assert ranked["urgency"].iloc[0] == 0.0
+    assert "funding gap not recorded (no urgency assumed)" in ranked["reason"].iloc[0]
+    assert unrecorded(ranked) == {"funding_gap": 1, "people_reached_per_year": 1}
+
+
 def test_without_an_origin_proximity_is_left_out_of_the_total(need: NeedIndex) -> None:
     row = dict(NEAR_NEEDY_CLOSING, distance_m=float("nan"), origin="")
     ranked = rank(_candidates(row), need, STANDARD, today=TODAY)
@@ -254,7 +296,10 @@ def test_top_must_be_positive(need: NeedIndex) -> None:
         rank(_candidates(NEAR_NEEDY_CLOSING), need, STANDARD, top=0)
 
 
-def test_the_batch_path_ranks_exactly_like_the_single_request_path(need: NeedIndex) -> None:
+@pytest.mark.parametrize("outcomes", [[], ["arts_culture"]])
+def test_the_batch_path_ranks_exactly_like_the_single_request_path(
+    need: NeedIndex, outcomes: list[str]
+) -> None:
     rng = np.random.default_rng(11)
     rows = [
         _activity(
@@ -270,13 +315,14 @@ def test_the_batch_path_ranks_exactly_like_the_single_request_path(need: NeedInd
         for i in range(300)
     ]
     activities = _candidates(*rows)
-    single = rank(activities, need, STANDARD, top=10, today=TODAY)
+    single = rank(activities, need, STANDARD, outcomes=outcomes, top=10, today=TODAY)
 
     activities = activities.join(served_need(activities, need, 3_000.0))
     activities["x"], activities["y"] = to_bng(activities["lon"], activities["lat"])
     sites = pd.DataFrame({"site_id": [7], "x": [ORIGIN_X], "y": [ORIGIN_Y]})
     batch = recommend_batch(
-        sites, activities, STANDARD, top=10, candidates_per_site=300, today=TODAY
+        sites, activities, STANDARD, outcomes=outcomes, top=10, candidates_per_site=300, today=TODAY
     )
     assert batch["activity_id"].tolist() == single["activity_id"].tolist()
+    assert len(batch) == 10
     assert batch["total"].to_numpy() == pytest.approx(single["total"].to_numpy())

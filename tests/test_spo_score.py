@@ -122,3 +122,21 @@ def test_overcommitment_is_judged_per_activity_not_per_commitment() -> None:
     result = score_spo(spo, 3_000_000, contract_start=START)
     # £60k promised against a £40k gap: a third of it cannot be used.
     assert result.components["delivery_risk"] == pytest.approx(1 - 1 / 3, abs=1e-4)
+
+
+def test_the_reasons_count_the_activities_with_nothing_recorded() -> None:
+    spo = pd.DataFrame(
+        [
+            _commitment(activity_id=1, funding_gap=np.nan, people_reached_per_year=120),
+            _commitment(
+                activity_id=1, value_gbp=5_000.0, funding_gap=np.nan, people_reached_per_year=120
+            ),
+            _commitment(activity_id=2),
+        ]
+    )
+    reasons = score_spo(spo, 2_500_000, contract_start=START).reasons
+    assert (
+        "no funding gap recorded for 1 of 2 activities, counted as half risk"
+        in (reasons["delivery_risk"])
+    )
+    assert "no reach recorded for 1 of 2 activities" in reasons["evidence_strength"]

@@ -1,5 +1,6 @@
-"""The shipped data files: the open value set's metadata and assumptions, and the theme
-vocabulary with its keyword rules, load and agree with each other (pure, no database)."""
+"""The shipped data files: the open value set's metadata and assumptions, the theme
+vocabulary with its keyword rules and the dual-impact categories load and agree with each
+other (pure, no database)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from matching.valueset import (
     ValueSet,
     open_value_set,
 )
+from registry.categories import CATEGORIES
 from registry.themes import ALIASES, CORE, THEMES, VOCABULARY
 
 MATCHING_DATA = resources.files("matching") / "data"
@@ -109,3 +111,19 @@ def test_aliases_are_old_names_for_themes_of_the_vocabulary() -> None:
     assert ALIASES
     assert set(ALIASES.values()) <= set(VOCABULARY)
     assert not set(ALIASES) & set(VOCABULARY)
+
+
+# --- the dual-impact categories ------------------------------------------------------------
+
+
+def test_each_category_prices_its_impact_with_the_open_value_sets_rows(
+    open_assumptions: pd.DataFrame,
+) -> None:
+    assert len(CATEGORIES) == 13
+    for category in CATEGORIES:
+        assert set(category.themes) <= set(VOCABULARY), category.slug
+        rows = open_assumptions[open_assumptions["theme"].isin(category.themes)]
+        # Every unit-cost row of its themes, and no other.
+        assert sorted(category.cost_ids) == sorted(set(rows["cost_id"])), category.slug
+    # Only the categories no open value-set row prices yet have no cost rows.
+    assert [c.slug for c in CATEGORIES if not c.cost_ids] == ["disability_health_support"]

@@ -1,4 +1,9 @@
-"""Activities: public GeoJSON reads (safeguarded places withheld) and stewards' writes."""
+"""Activities: public GeoJSON reads (safeguarded places withheld) and stewards' writes.
+
+Lists hold the trusted activities (eligible, not lapsed) unless ``?include=all``; every
+record says how far it can be trusted (eligibility with its categories or reason,
+verification and evidence level, where its point is, how many delivery sites it has, when
+it was last heard of). One activity asked for by its id is shown whatever its state."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from fastapi.responses import JSONResponse
 from accounts import stewardship
 from api.deps import CurrentUser, ReadConn, ViewerDep, WriteConn
 from api.geojson import features
-from api.schemas import ActivityIn, ActivityPatch, EvidenceIn, Id
+from api.schemas import ActivityIn, ActivityPatch, EvidenceIn, Id, Include
 from boundaries.gazetteer import place_postcode
 from geo.attribution import SHORT
 from geo.errors import InvalidInputError
@@ -62,13 +67,21 @@ def list_activities(
     bbox: Bbox = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    include: Include = "trusted",
 ) -> dict[str, Any]:
     """Activities as a GeoJSON FeatureCollection, a page at a time (``next`` links the
-    following page). Safeguarded activities have no geometry and a district postcode."""
+    following page): the trusted ones, or all with ``include=all``. Safeguarded activities
+    have no geometry and a district postcode."""
     if theme is not None and theme not in VOCABULARY:
         raise InvalidInputError(f"unknown theme {theme!r}; use: {', '.join(VOCABULARY)}")
     frame, total = registry_queries.activity_page(
-        conn, territory=territory, theme=theme, bbox=_bbox(bbox), limit=limit, offset=offset
+        conn,
+        territory=territory,
+        theme=theme,
+        bbox=_bbox(bbox),
+        limit=limit,
+        offset=offset,
+        include_all=include == "all",
     )
     backing = backing_counts(conn, viewer, frame["id"].tolist())
     following = None
@@ -91,9 +104,11 @@ def nearby(
     lon: Annotated[float | None, Query(ge=-8.9, le=2.1)] = None,
     radius_km: Annotated[float, Query(gt=0, le=50)] = 5.0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    include: Include = "trusted",
 ) -> JSONResponse:
-    """Open activities within ``radius_km`` of a postcode (or lat/lon), nearest first.
-    Distances to safeguarded activities are rounded up to whole kilometres."""
+    """Open activities (trusted, or all with ``include=all``) within ``radius_km`` of a
+    postcode (or lat/lon), nearest first. Distances to safeguarded activities are rounded
+    up to whole kilometres."""
     if postcode is not None:
         place = place_postcode(conn, postcode)
         lat, lon, label = place.lat, place.lon, place.postcode
@@ -103,7 +118,9 @@ def nearby(
         label = f"{lat:.5f}, {lon:.5f}"
     found = [
         privacy.redact_record(r)
-        for r in registry_queries.nearby(conn, lat, lon, radius_km * 1000.0, limit)
+        for r in registry_queries.nearby(
+            conn, lat, lon, radius_km * 1000.0, limit, include_all=include == "all"
+        )
     ]
     # Safeguarded activities sit among the others by their banded distance only.
     found.sort(key=lambda r: (r["distance_m"], r["id"]))

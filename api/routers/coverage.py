@@ -1,58 +1,74 @@
 """Coverage, gaps, what-if and H3 density as data (JSON, CSV, GeoJSON).
 
 All public: built only from activities, need areas and awarded SPOs. Definitions are in
-:mod:`maps.coverage` and the README's "Coverage" section.
+:mod:`maps.coverage` and the README's "Coverage" section. Coverage counts the trusted
+activities (eligible, not lapsed) unless ``?include=all``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import IndexesDep, ReadConn
+from api.deps import IndexesDep, ReadConn, engine_of
+from api.schemas import Include
 from api.tables import Format, table_response
 from geo import hexes
 from maps import density, queries, report
+from maps.report import CoverageReport
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 Territory = Annotated[str, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
 
 
+def coverage_of(
+    request: Request, indexes: IndexesDep, include: Include = "trusted"
+) -> CoverageReport:
+    """National coverage of the trusted activities (kept for a minute), or of every open
+    activity with ``?include=all`` (built for the request: about a second)."""
+    if include == "all":
+        with engine_of(request).connect() as conn:
+            return report.build(conn, include_all=True)
+    return indexes.coverage()
+
+
+CoverageDep = Annotated[CoverageReport, Depends(coverage_of)]
+
+
 @router.get("/territories")
-def territories(indexes: IndexesDep, format: Format = "json") -> Response:
+def territories(found: CoverageDep, format: Format = "json") -> Response:
     """Per territory: mean reach, gap index, the most-deprived population's share within
-    reach of an SPO-backed activity, SPO value committed and delivered per head."""
-    summary = indexes.coverage().summary[report.SUMMARY_COLUMNS]
+    reach of an SPO-backed activity, SPO value committed and delivered per head, and how
+    many activities count (and how many of their capacities were assumed)."""
+    summary = found.summary[report.SUMMARY_COLUMNS]
     return table_response(summary.sort_values("gap_index", ascending=False), format, "territories")
 
 
 @router.get("/areas")
 def areas(
-    indexes: IndexesDep,
+    found: CoverageDep,
     territory: Territory,
     format: Format = "json",
     top: Annotated[int | None, Query(ge=1, le=50_000)] = None,
 ) -> Response:
     """Need areas of a territory with access, reach, need and gap, worst first (``top``
     keeps the most underserved)."""
-    found = indexes.coverage()
     report.known_territory(found, territory)
     table = report.area_table(found, territory)
     return table_response(table.head(top) if top else table, format, f"coverage-{territory}")
 
 
 @router.get("/at-risk")
-def at_risk(indexes: IndexesDep, territory: Territory, format: Format = "json") -> Response:
+def at_risk(found: CoverageDep, territory: Territory, format: Format = "json") -> Response:
     """Activities at risk of closing in high-need areas, soonest first."""
-    found = indexes.coverage()
     report.known_territory(found, territory)
     return table_response(report.at_risk_table(found, territory), format, f"at-risk-{territory}")
 
 
 @router.get("/what-if")
 def what_if(
-    indexes: IndexesDep,
+    found: CoverageDep,
     territory: Territory,
     budget_gbp: Annotated[float, Query(ge=0, le=1e9)] = 10_000.0,
     hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
@@ -60,17 +76,16 @@ def what_if(
     format: Format = "json",
 ) -> Response:
     """Where the next ``budget_gbp`` (and/or ``hours`` of volunteering) would bring most
-    need-weighted people within reach, from the same coverage model."""
-    table = report.what_if_table(
-        indexes.coverage(), territory, budget_gbp=budget_gbp, hours=hours
-    ).head(top)
+    need-weighted people within reach, from the same coverage model
+    (``capacity_assumed``, ``cost_assumed``: the row's reach or cost was not recorded)."""
+    table = report.what_if_table(found, territory, budget_gbp=budget_gbp, hours=hours).head(top)
     return table_response(table, format, f"what-if-{territory}")
 
 
 @router.get("/density")
 def cluster_density(
     conn: ReadConn,
-    indexes: IndexesDep,
+    found: CoverageDep,
     layer: Literal["activities", "sites"] = "activities",
     territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
     zoom: Annotated[float | None, Query(ge=0, le=22)] = None,
@@ -84,7 +99,6 @@ def cluster_density(
     them) or supplier sites per H3 cell, nationally or in one territory. The resolution
     follows ``zoom`` unless given; counts under 3 are suppressed. ``hot_spots`` adds
     Getis-Ord Gi* (z, p, hot/cold) on the counts."""
-    found = indexes.coverage()
     if territory is not None:
         report.known_territory(found, territory)
     chosen = resolution or hexes.resolution_for_zoom(zoom if zoom is not None else 6)

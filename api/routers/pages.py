@@ -1,6 +1,8 @@
 """The web pages people use: UK coverage, a territory, the supplier finder, the community
 view, and the API reference. Public data only (no sign-in); pre-award SPOs never reach them
 (they read the public register and coverage, which are built from awarded SPOs alone).
+Every page counts and lists the trusted activities (eligible, not lapsed) unless
+``?include=all``, says which, and shows each activity's verification in plain words.
 Jinja escapes every value, and no template has an inline script or style attribute (the
 Content-Security-Policy allows neither)."""
 
@@ -14,12 +16,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import IndexesDep, ReadConn
+from api.routers.coverage import CoverageDep
+from api.schemas import Include
 from geo.attribution import SHORT
 from geo.errors import DualImpactError, NotFoundError
-from maps import assets, report
+from maps import assets, render, report
+from maps.coverage import DEFAULT_CAPACITY
 from matching import near
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import reporting
+from registry import trust
 from registry.themes import LABELS
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -37,10 +43,23 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return list(frame.to_dict("records"))
 
 
+def _activity_rows(frame: Any) -> list[dict[str, Any]]:
+    """Activity rows with their verification, eligibility and location in plain words."""
+    return [
+        {
+            **row,
+            "verification_text": render.verification_words(row),
+            "eligibility_text": render.eligibility_words(row),
+            "registered_office": row.get("located_at") == "registered_office",
+        }
+        for row in _rows(frame)
+    ]
+
+
 @router.get("/")
-def home(request: Request, indexes: IndexesDep) -> HTMLResponse:
-    summary = indexes.coverage().summary.sort_values("gap_index", ascending=False)
-    return _page(request, "home.html", page="home", territories=_rows(summary))
+def home(request: Request, found: CoverageDep, include: Include = "trusted") -> HTMLResponse:
+    summary = found.summary.sort_values("gap_index", ascending=False)
+    return _page(request, "home.html", page="home", territories=_rows(summary), include=include)
 
 
 @router.get("/territory/{code}")
@@ -48,16 +67,17 @@ def territory(
     request: Request,
     code: str,
     conn: ReadConn,
-    indexes: IndexesDep,
+    found: CoverageDep,
     budget_gbp: Annotated[float, Query(ge=0, le=1e9)] = 10_000.0,
     hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
+    include: Include = "trusted",
 ) -> HTMLResponse:
-    found = indexes.coverage()
     try:
         report.known_territory(found, code)
     except NotFoundError as exc:
         return _page(request, "error.html", 404, error=str(exc), heading="No such territory")
     (summary,) = _rows(found.summary[found.summary["territory_code"] == code])
+    trusted = trust.trust_summary(conn, code).iloc[0]
     try:
         what_if = report.what_if_table(found, code, budget_gbp=budget_gbp, hours=hours).head(10)
         error = None
@@ -70,14 +90,18 @@ def territory(
         page="territory",
         error=error,
         t=summary,
+        trust=trust.sentences(trusted),
+        trust_counts=trusted.to_dict(),
         underserved=_rows(report.area_table(found, code).head(15)),
-        what_if=_rows(what_if),
-        at_risk=_rows(report.at_risk_table(found, code)),
+        what_if=_activity_rows(what_if),
+        at_risk=_activity_rows(report.at_risk_table(found, code)),
         register=reporting.register(conn, code, limit=50),
         budget=budget_gbp,
         hours=hours,
         default_cost=report.DEFAULT_COST_PER_PLACE_GBP,
+        default_capacity=DEFAULT_CAPACITY,
         hour_value=HOUR_VALUE_GBP,
+        include=include,
     )
 
 
@@ -89,6 +113,7 @@ def finder(
     postcode: Annotated[str | None, Query(max_length=12)] = None,
     outcome: Annotated[str | None, Query(max_length=60)] = None,
     top: Annotated[int, Query(ge=1, le=50)] = 10,
+    include: Include = "trusted",
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "page": "finder",
@@ -97,17 +122,23 @@ def finder(
         "top": top,
         "themes": sorted(LABELS.items(), key=lambda item: item[1]),
         "ranked": None,
+        "include": include,
     }
     if not postcode:
         return _page(request, "finder.html", **context)
     try:
         found = near.recommend(
-            conn, indexes.need(), postcode=postcode, outcomes=[outcome] if outcome else [], top=top
+            conn,
+            indexes.need(),
+            postcode=postcode,
+            outcomes=[outcome] if outcome else [],
+            top=top,
+            include_all=include == "all",
         )
     except DualImpactError as exc:
         return _page(request, "finder.html", status=422, error=str(exc), **context)
     context.update(
-        ranked=_rows(found.ranked),
+        ranked=_activity_rows(found.ranked),
         heading=found.heading,
         profile=f"{found.profile.name} {found.profile.version}",
     )
@@ -133,21 +164,22 @@ def docs(request: Request) -> HTMLResponse:
 @router.get("/community")
 def community(
     request: Request,
-    indexes: IndexesDep,
+    found: CoverageDep,
     territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
+    include: Include = "trusted",
 ) -> HTMLResponse:
-    found = indexes.coverage()
     names = found.summary.sort_values("name")[["territory_code", "name"]]
     context: dict[str, Any] = {
         "page": "community",
         "territories": list(names.itertuples(index=False, name=None)),
         "territory": territory,
+        "include": include,
     }
     if territory:
         report.known_territory(found, territory)
         context.update(
             territory_name=dict(context["territories"])[territory],
             underserved=_rows(report.area_table(found, territory).head(25)),
-            at_risk=_rows(report.at_risk_table(found, territory)),
+            at_risk=_activity_rows(report.at_risk_table(found, territory)),
         )
     return _page(request, "community.html", **context)

@@ -1,4 +1,5 @@
-"""Which activities an SPO should back: ranked, with every score component and reasons."""
+"""Which activities an SPO should back: ranked, with every score component, reasons and
+how far each can be trusted."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import IndexesDep, ReadConn
+from api.schemas import Include
 from geo.attribution import SHORT
 from geo.jsonable import records
+from maps.render import eligibility_words, location_words, verification_words
 from matching import near
 from matching.recommend import DEFAULT_TOP
 
@@ -26,11 +29,18 @@ def recommendations(
         str, Query(max_length=600, description="Outcomes sought, comma-separated")
     ] = "",
     top: Annotated[int, Query(ge=1, le=200)] = DEFAULT_TOP,
+    include: Include = "trusted",
 ) -> dict[str, Any]:
     """Rank the dual-impact activities near a postcode (or a supplier's sites, or across a
     territory) by proximity, need, urgency, theme fit and capacity/evidence, with the
-    territory's weights. Safeguarded activities show a distance in whole kilometres and no
-    point."""
+    territory's weights. Trusted activities only (eligible, not lapsed) unless
+    ``include=all``; each carries its eligibility, verification and where it is placed, in
+    words too (a registered office is labelled as such). Distances are to an activity's
+    nearest delivery place. With outcomes, only activities serving one of them; ``note``
+    says plainly when none does within reach (the nearest that do are then listed).
+    ``unrecorded`` counts the ranked activities with no recorded funding gap (urgency
+    counts none) or reach. Safeguarded activities show a distance in whole kilometres and
+    no point."""
     found = near.recommend(
         conn,
         indexes.need(),
@@ -39,12 +49,23 @@ def recommendations(
         territory=territory,
         outcomes=outcomes.split(","),
         top=top,
+        include_all=include == "all",
     )
+    ranked = records(found.ranked)
+    for row in ranked:
+        row["trust"] = {
+            "verification": verification_words(row),
+            "eligibility": eligibility_words(row),
+            "shown_at": location_words(row),
+        }
     return {
         "territory": found.territory,
         "heading": found.heading,
         "profile": f"{found.profile.name} {found.profile.version}",
         "outcomes": found.outcomes,
-        "recommendations": records(found.ranked),
+        "include": include,
+        "note": found.note,
+        "unrecorded": found.unrecorded,
+        "recommendations": ranked,
         "attribution": SHORT,
     }

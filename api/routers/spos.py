@@ -54,7 +54,8 @@ def replace_commitments(
 @router.post("/spos/{spo_id}/submit")
 def submit(spo_id: Id, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
     """Submit with the bid: refused after the deadline, with activities outside the
-    tender's territory, vague commitments, or more than an activity still needs."""
+    tender's territory, vague commitments, more than an activity still needs, or an
+    activity not eligible (or lapsed) that the tender's buyer has not allowed."""
     spos.submit(conn, user, spo_id)
     return _spo(conn, user, spo_id)
 

@@ -5,18 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from pydantic import Field
 
 from api.deps import CurrentUser, IndexesDep, ReadConn, ViewerDep, WriteConn
-from api.schemas import Id, SpoIn, TenderIn
+from api.schemas import Body, Id, SpoIn, TenderIn, Text
 from boundaries.gazetteer import gazetteer_for
 from geo.attribution import SHORT
 from geo.geocode import Geocoder
 from geo.jsonable import jsonable, records
 from matching import near
-from procurement import spo_queries, spos, tenders
+from procurement import allowances, spo_queries, spos, tenders
 from procurement.visibility import Viewer
 
 router = APIRouter(prefix="/tenders", tags=["tenders"])
+
+
+class AllowanceIn(Body):
+    """The tender's buyer lets its SPOs commit to an activity the register does not trust."""
+
+    activity_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    reason: Text
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -73,7 +81,8 @@ def recommendations(
 
 @router.post("/{tender_id}/spos", status_code=status.HTTP_201_CREATED)
 def draft_spo(tender_id: Id, body: SpoIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
-    """A supplier drafts its SPO for the tender (one live SPO per supplier and tender)."""
+    """A supplier drafts its SPO for the tender (one live SPO per supplier and tender),
+    committing only to eligible, current activities or those the tender's buyer allows."""
     spo_id = spos.draft(conn, user, tender_id, body.summary, [c.spec() for c in body.commitments])
     return jsonable(spo_queries.get_spo(conn, Viewer.of(user), spo_id))
 
@@ -84,3 +93,20 @@ def tender_spos(tender_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, A
     them (the tender's buyer); after award, the winner."""
     tenders.get_tender(conn, tender_id)
     return {"spos": jsonable(spo_queries.list_spos(conn, viewer, tender_id=tender_id))}
+
+
+@router.post("/{tender_id}/allowances", status_code=status.HTTP_201_CREATED)
+def allow(tender_id: Id, body: AllowanceIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
+    """The tender's buyer lead lets its SPOs commit to an activity that is not eligible (or
+    has lapsed), with a reason for the record; allowances are never changed or removed."""
+    return jsonable(allowances.allow(conn, user, tender_id, body.activity_id, body.reason))
+
+
+@router.get("/{tender_id}/allowances")
+def tender_allowances(tender_id: Id, conn: ReadConn, user: CurrentUser) -> dict[str, Any]:
+    """The activities the tender's buyer allows its SPOs to commit to though the register
+    does not trust them: for the buyer, the suppliers bidding and the platform's admins."""
+    return {
+        "tender": tender_id,
+        "allowances": jsonable(allowances.allowances(conn, Viewer.of(user), tender_id)),
+    }

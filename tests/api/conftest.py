@@ -23,7 +23,7 @@ from api.app import create_app
 from boundaries.gazetteer import PostcodeLoadReport
 from geo.settings import Settings
 from registry.records import register_activity
-from tests.api.helpers import MET, PASSWORD, SECRET, TVP, Accounts, World
+from tests.api.helpers import MET, PASSWORD, SECRET, TVP, Accounts, World, set_eligible
 from tests.db import wipe
 
 # persona → (organisation, kind, buyer kind, territories, role)
@@ -55,12 +55,25 @@ def accounts(engine: Engine, postcodes: PostcodeLoadReport) -> Accounts:
     return Accounts(users, organisations)
 
 
-# Test data written for these tests (not real organisations).
+# Test data written for these tests (not real organisations): dual-impact activities, each
+# with the category the eligibility rules should find for it.
 ACTIVITIES = {
-    "youth_club": ("Cowley youth football", "OX4 1AA", 10_000, "provider"),
-    "food_bank": ("Oxford city food bank", "OX1 1DP", 50_000, "other_provider"),
-    "refuge": ("Women's refuge", "OX4 3QJ", 20_000, "provider"),
-    "london_club": ("Islington boxing club for young people", "EC1A 1BB", 5_000, "provider"),
+    "youth_club": ("Cowley youth football", "OX4 1AA", 10_000, "provider", "youth_diversion"),
+    "food_bank": (
+        "Oxford city food bank",
+        "OX1 1DP",
+        50_000,
+        "other_provider",
+        "hardship_food_debt",
+    ),
+    "refuge": ("Women's refuge", "OX4 3QJ", 20_000, "provider", "domestic_sexual_abuse"),
+    "london_club": (
+        "Islington boxing club for young people",
+        "EC1A 1BB",
+        5_000,
+        "provider",
+        "youth_diversion",
+    ),
 }
 
 
@@ -69,7 +82,7 @@ def world(engine: Engine, accounts: Accounts) -> World:
     ids = {}
     wipe(engine, "tender", "activity")
     with engine.begin() as conn:
-        for key, (name, postcode, gap, owner) in ACTIVITIES.items():
+        for key, (name, postcode, gap, owner, category) in ACTIVITIES.items():
             registered = register_activity(
                 conn,
                 {
@@ -86,6 +99,7 @@ def world(engine: Engine, accounts: Accounts) -> World:
                 text("UPDATE activity SET provider_id = :p WHERE id = :id"),
                 {"p": accounts.organisations[owner], "id": registered.activity_id},
             )
+            set_eligible(conn, registered.activity_id, category)
             ids[key] = registered.activity_id
     return World(**ids)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from accounts import tokens
 from accounts.users import create_organisation, create_user
@@ -59,6 +59,30 @@ def with_more_cast(engine: Engine, accounts: Accounts) -> Accounts:
             users[persona] = create_user(conn, email, persona, PASSWORD, organisation, role)
             organisations[persona] = organisation
     return Accounts(users, organisations)
+
+
+def set_eligible(conn: Connection, activity_id: int, category: str) -> None:
+    """Test set-up: record the activity as eligible in ``category``, as the eligibility
+    rules (:func:`registry.eligibility.assess`) find a dual-impact activity of that name.
+    Written here too so the procurement tests do not depend on the rules' wording."""
+    conn.execute(
+        text(
+            "UPDATE activity SET eligibility = 'eligible', eligibility_categories = :categories,"
+            " eligibility_reason = :reason WHERE id = :id"
+        ),
+        {"categories": [category], "reason": f"test set-up: {category}", "id": activity_id},
+    )
+
+
+def set_ineligible(conn: Connection, activity_id: int, reason: str) -> None:
+    """Test set-up: record the activity as ineligible, for ``reason``."""
+    conn.execute(
+        text(
+            "UPDATE activity SET eligibility = 'ineligible', eligibility_categories = '{}',"
+            " eligibility_reason = :reason WHERE id = :id"
+        ),
+        {"reason": reason, "id": activity_id},
+    )
 
 
 @dataclass(frozen=True)

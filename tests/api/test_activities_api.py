@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.api.helpers import Accounts, World
+from tests.api.helpers import Accounts, World, set_ineligible
 
 
 def _count(engine: Engine) -> int:
@@ -129,3 +129,66 @@ def test_activity_listings_are_geojson_pages(client: TestClient, world: World) -
     assert near["features"][0]["id"] == world.food_bank
     assert near["features"][0]["properties"]["distance_m"] < 50
     assert "Open Government Licence" in near["attribution"]
+
+
+TRUST = {
+    "eligibility", "eligibility_categories", "eligibility_reason", "verification",
+    "evidence_level", "located_at", "delivery_site_count", "fresh_on",
+}  # fmt: skip
+
+
+def test_activity_records_say_how_far_to_trust_them_and_lists_hold_trusted_ones(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        set_ineligible(conn, world.food_bank, "a test: no dual-impact programme named")
+    listed = client.get("/activities?territory=E23000029").json()
+    assert {f["id"] for f in listed["features"]} == {world.youth_club, world.refuge}
+    every = client.get("/activities?territory=E23000029&include=all").json()
+    assert every["numberMatched"] == 3
+    by_id = {f["id"]: f["properties"] for f in every["features"]}
+    for properties in by_id.values():
+        assert properties.keys() >= TRUST
+    club, food_bank = by_id[world.youth_club], by_id[world.food_bank]
+    assert club["eligibility"] == "eligible" and club["verification"] == "listed"
+    assert club["eligibility_categories"] == ["youth_diversion"]
+    assert club["delivery_site_count"] == 0 and club["located_at"] == "delivery"
+    assert food_bank["eligibility"] == "ineligible"
+    assert food_bank["eligibility_reason"] == "a test: no dual-impact programme named"
+    # Safeguarding still holds: the refuge says how far to trust it, but not where it is.
+    refuge = next(f for f in every["features"] if f["id"] == world.refuge)
+    assert refuge["geometry"] is None and refuge["properties"]["eligibility"] == "eligible"
+    # Nearby lists trusted ones too; one activity asked for by id is shown in any state.
+    near = client.get("/activities/nearby?postcode=OX1%201DP&radius_km=1").json()
+    assert world.food_bank not in {f["id"] for f in near["features"]}
+    near_all = client.get("/activities/nearby?postcode=OX1%201DP&radius_km=1&include=all")
+    assert near_all.json()["features"][0]["id"] == world.food_bank
+    one = client.get(f"/activities/{world.food_bank}").json()
+    assert one["properties"]["eligibility"] == "ineligible"
+
+
+def test_an_admin_sets_up_a_community_team_for_its_territory(
+    client: TestClient, accounts: Accounts, engine: Engine
+) -> None:
+    admin = accounts.headers("admin")
+    team = {
+        "kind": "community",
+        "name": "Oxford Community Foundation",
+        "territories": ["E23000029"],
+    }
+    created = client.post("/organisations", json=team, headers=admin)
+    assert created.status_code == 201, created.text
+    person = {
+        "email": "verifier@ocf.example.org",
+        "name": "Verifier",
+        "password": "a long enough test password",
+        "organisation_id": created.json()["id"],
+        "role": "community",
+    }
+    user = client.post("/users", json=person, headers=admin)
+    assert user.status_code == 201, user.text
+    with engine.connect() as conn:
+        role = conn.execute(
+            text("SELECT role FROM app_user WHERE id = :id"), {"id": user.json()["id"]}
+        ).scalar_one()
+    assert role == "community"

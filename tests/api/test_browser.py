@@ -86,7 +86,13 @@ def test_territory_page_has_every_layer_and_the_register(
     assert frame.locator(".marker-cluster, .leaflet-interactive").count() > 0
     assert page.locator("#underserved tbody tr").count() == 15
     assert page.locator("#register").count() == 1
+    assert "are eligible dual-impact activities" in page.locator("#trust").inner_text()
     page.screenshot(path=shots / "territory.png", full_page=True)
+    page.click("#include-note a")  # every listed activity, map included
+    page.wait_for_selector("text=Show trusted activities only")
+    assert "include=all" in page.url
+    assert "include=all" in (page.locator("iframe.map").get_attribute("src") or "")
+    assert "Activities (by theme)" in _layers(page)
 
 
 def test_the_supplier_finder_ranks_activities_for_a_postcode(
@@ -101,6 +107,7 @@ def test_the_supplier_finder_ranks_activities_for_a_postcode(
     rows = page.locator("#ranked tbody tr").all_inner_texts()
     assert "Cowley youth football" in rows[0]
     assert "matches youth" in rows[0]
+    assert "Listed from open data" in rows[0] and "eligible: Youth diversion" in rows[0]
     page.screenshot(path=shots / "finder.png", full_page=True)
 
     page.fill("input[name=postcode]", "ZZ99 9ZZ")

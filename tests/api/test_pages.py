@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, commitment, set_ineligible, tender_body
 
 PUBLIC_PAGES = [
     "/",
@@ -138,3 +138,85 @@ def test_density_suppresses_small_counts_and_adds_hot_spots(
     assert {"z", "p", "spot", "h3"} <= set(national[0])
     sites = client.get("/coverage/density?layer=sites&format=csv")
     assert sites.status_code == 200 and sites.text.startswith("count,suppressed,h3")
+
+
+TVP_TRUST = "/territories/E23000029/trust"
+
+
+def _trust_states(engine: Engine, world: World) -> None:
+    """The food bank found not eligible (so not trusted), the youth club verified by a
+    community team at evidence level 3, shown at its registered office, with no recorded
+    reach; the refuge as the world has it (eligible, listed)."""
+    with engine.begin() as conn:
+        set_ineligible(conn, world.food_bank, "a test: no dual-impact programme named")
+        conn.execute(
+            text(
+                "UPDATE activity SET verification = 'verified', evidence_level = 3,"
+                " verified_at = now(), location_basis = 'registered_office',"
+                " people_reached_per_year = NULL WHERE id = :id"
+            ),
+            {"id": world.youth_club},
+        )
+
+
+def test_the_territory_says_how_much_to_trust_its_map(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    _trust_states(engine, world)
+    figures = client.get(TVP_TRUST).json()
+    assert figures["activities"] == 3 and figures["eligible"] == 2
+    assert figures["verified"] == 1 and figures["registered_office"] == 1
+    assert figures["share_eligible"] == pytest.approx(2 / 3)
+    assert figures["with_reach_and_gap"] == 2  # the youth club's reach is not recorded
+    eligible = "2 of 3 open activities (67%) are eligible dual-impact activities."
+    verified = "1 of 3 open activities (33%) are verified by a community team."
+    assert eligible in figures["summary"] and verified in figures["summary"]
+    assert "Open Government Licence" in figures["attribution"]
+    assert client.get("/territories/E23999999/trust").status_code == 404
+
+    page = client.get("/territory/E23000029").text
+    section = page.split('<section id="trust">')[1].split("</section>")[0]
+    assert "How much to trust this map" in section
+    assert eligible in section and verified in section
+    # Coverage counts the two trusted activities, one of them with its reach assumed.
+    assert "counts 2 trusted activities; for 1 of them no reach is recorded" in section
+    assert "Open Government Licence" in page  # the data attribution is kept
+
+
+def test_maps_pages_and_coverage_use_trusted_activities_unless_asked_for_all(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    _trust_states(engine, world)
+
+    def tvp(path: str) -> dict[str, float]:
+        rows = client.get(path).json()["rows"]
+        return next(r for r in rows if r["territory_code"] == "E23000029")
+
+    trusted, every = tvp("/coverage/territories"), tvp("/coverage/territories?include=all")
+    assert (trusted["activities"], trusted["capacities_assumed"]) == (2, 1)
+    assert (every["activities"], every["capacities_assumed"]) == (3, 1)
+    assert client.get("/territories/E23000029").json()["activities"] == 2
+    assert client.get("/territories/E23000029?include=all").json()["activities"] == 3
+
+    tvp_map = "/maps/territory/E23000029.html"
+    drawn = client.get(tvp_map).text
+    assert "Oxford city food bank" not in drawn
+    # Each activity says how far it is verified, and where its point is.
+    assert "Cowley youth football (verified, level 3 · registered office)" in drawn
+    assert "verified by a community team (evidence level 3 of 5)" in drawn
+    assert "its registered office (where it delivers is not known)" in drawn
+    everything = client.get(tvp_map + "?include=all").text
+    assert "Oxford city food bank (listed, not eligible)" in everything
+    assert "not eligible: a test: no dual-impact programme named" in everything
+    assert "faded: not trusted" in everything and "faded: not trusted" not in drawn
+
+    assert "Trusted activities" in client.get("/maps/uk.html").text
+    assert "Open activities (all)" in client.get("/maps/uk.html?include=all").text
+
+    page = client.get("/territory/E23000029").text
+    assert "counts 2 trusted activities" in page and "Include every listed activity" in page
+    page_all = client.get("/territory/E23000029?include=all").text
+    assert "counts 3 open activities" in page_all and "Show trusted activities only" in page_all
+    assert f"{tvp_map}?include=all" in page_all  # the map frame follows the page
+    assert "/maps/uk.html?include=all" in client.get("/?include=all").text
+    assert client.get("/territory/E23000029?include=some").status_code == 422

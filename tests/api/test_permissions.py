@@ -11,8 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from accounts.permissions import PERMISSIONS, Action
+from accounts import permissions
+from accounts.permissions import PERMISSIONS, Action, Target
+from accounts.users import User
 from cli.main import app as cli
+from geo.errors import PermissionDeniedError
 from procurement import states
 from tests.api.helpers import Accounts, World, commitment, tender_body, with_more_cast
 
@@ -245,3 +248,28 @@ def test_the_command_line_cannot_set_a_gap_below_awarded_commitments_either(
     assert refused.exit_code == 2, refused.output
     assert "£5,000" in refused.output
     assert _activity(engine, world.youth_club)["funding_gap"] == 10_000
+
+
+def test_territory_rules_look_at_the_kind_of_organisation_not_only_its_territories() -> None:
+    """A buyer's territories are where it buys, a community team's where it works: an
+    analyst reads an activity's history under the rule of their own kind of organisation
+    (the table, read without a database: nothing here is stored)."""
+    target = Target(territory="E23000029")
+
+    def analyst(kind: str) -> User:
+        return User(1, "a@example.org", "A", "analyst", 1, kind, "Org", ("E23000029",))
+
+    for kind in ("buyer", "community"):
+        assert permissions.require(analyst(kind), Action.READ_ACTIVITY_HISTORY, target)
+    with pytest.raises(PermissionDeniedError, match="Org is not a community team"):
+        permissions.require(
+            User(1, "a@example.org", "A", "community", 1, "buyer", "Org", ("E23000029",)),
+            Action.VERIFY_ACTIVITY,
+            target,
+        )
+    with pytest.raises(PermissionDeniedError, match="Org is not a buyer"):
+        permissions.require(
+            User(1, "a@example.org", "A", "buyer_lead", 1, "community", "Org", ("E23000029",)),
+            Action.OPEN_TENDER,
+            target,
+        )

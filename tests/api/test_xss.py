@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 
 from maps import render
 from tests.api import test_browser
-from tests.api.helpers import TVP, Accounts, World, commitment, tender_body
+from tests.api.helpers import TVP, Accounts, World, commitment, set_ineligible, tender_body
 
 # The page tests' Chromium and screenshot folder.
 browser, shots = test_browser.browser, test_browser.shots
@@ -293,6 +293,21 @@ def test_hostile_names_on_a_map_are_text(
             f"{hostile.supplier} → {hostile.activity}: £3,000 committed" in label
             for label in labels
         )
+    page.close()
+    watch.assert_clean()
+
+
+def test_a_hostile_eligibility_reason_is_text_on_maps_and_pages(
+    browser: Browser, live_url: str, hostile: Names, world: World, engine: Engine
+) -> None:
+    """A reason recorded by a person (an eligibility decision) is shown on the maps that
+    include every activity: it is text too."""
+    reason = f"Not a programme {HOSTILE}"
+    with engine.begin() as conn:
+        set_ineligible(conn, world.food_bank, reason)
+    page, watch = _open(browser)
+    page.goto(f"{live_url}/maps/territory/{TVP}.html?include=all", wait_until="load")
+    assert any(f"not eligible: {reason}" in label for label in _labels(page))
     page.close()
     watch.assert_clean()
 

@@ -107,7 +107,9 @@ OLD_ACTIVITY_PLACED = """
 ACTIVITY_PLACED = f"""
     SELECT a.id, a.source_key, a.source, a.name, a.name_key, a.description, a.themes,
            a.themes_source, a.provider_id, o.natural_key AS provider_key,
-           o.name AS provider_name, a.address, coalesce(s.postcode, a.postcode) AS postcode,
+           o.name AS provider_name,
+           CASE WHEN s.id IS NULL THEN a.address ELSE s.address END AS address,
+           coalesce(s.postcode, a.postcode) AS postcode,
            coalesce(s.location_precision, a.location_precision) AS location_precision,
            coalesce(s.territory_id, a.territory_id) AS territory_id,
            t.code AS territory_code, t.name AS territory_name,
@@ -133,7 +135,7 @@ ACTIVITY_PLACED = f"""
            a.grant_titles, a.location_basis
     FROM activity a
     LEFT JOIN LATERAL (
-        SELECT d.id, d.postcode, d.location_precision, d.territory_id, d.need_area_id,
+        SELECT d.id, d.address, d.postcode, d.location_precision, d.territory_id, d.need_area_id,
                d.service_area, d.geom, count(*) OVER () AS sites
         FROM delivery_site d WHERE d.activity_id = a.id ORDER BY d.id LIMIT 1
     ) s ON true
@@ -147,6 +149,7 @@ ACTIVITY_PLACED = f"""
              FROM spo_delivery d JOIN spo_commitment c ON c.id = d.commitment_id
              WHERE c.activity_id = a.id AND d.provider_status = 'confirmed')
         ) AS fresh_on
+        OFFSET 0  -- computed once per activity, not inlined into every use
     ) h
     CROSS JOIN LATERAL (
         SELECT CASE
@@ -215,6 +218,12 @@ def upgrade() -> None:
     op.create_index("ix_delivery_site_activity_id", "delivery_site", ["activity_id"])
     op.create_index("ix_delivery_site_geom", "delivery_site", ["geom"], postgresql_using="gist")
     op.create_index("ix_delivery_site_territory_id", "delivery_site", ["territory_id"])
+    op.create_index(
+        "ix_delivery_site_geog",
+        "delivery_site",
+        [sa.text("(geom::geography)")],
+        postgresql_using="gist",
+    )
 
     op.add_column("activity", sa.Column("grant_titles", sa.String(), nullable=True))
     op.add_column(
@@ -345,6 +354,7 @@ def downgrade() -> None:
         "grant_titles",
     ):
         op.drop_column("activity", column)
+    op.drop_index("ix_delivery_site_geog", table_name="delivery_site")
     op.drop_index("ix_delivery_site_territory_id", table_name="delivery_site")
     op.drop_index("ix_delivery_site_geom", table_name="delivery_site")
     op.drop_index("ix_delivery_site_activity_id", table_name="delivery_site")

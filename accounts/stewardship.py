@@ -10,7 +10,6 @@ Changes that touch the capacity ledger (the funding gap) are made through
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypedDict, cast
@@ -22,6 +21,7 @@ from accounts.permissions import Action, Grant, Target
 from accounts.users import User
 from geo.jsonable import jsonable
 from registry import queries
+from registry.history import record_event
 from registry.records import Registered, register_activity
 
 
@@ -69,6 +69,11 @@ def register_for(conn: Connection, user: User, record: Mapping[str, object]) -> 
         require(conn, user, Action.REGISTER_ACTIVITY, activity_id)
         if user.role == "provider":
             _claim_own(conn, user, activity_id)
+        else:  # connected in by a person who knows it runs today: heard of now
+            conn.execute(
+                text("UPDATE activity SET confirmed_at = now() WHERE id = :id"),
+                {"id": activity_id},
+            )
     _drop_unused_provider(conn, registered.provider_key)
     return registered
 
@@ -91,46 +96,6 @@ def _claim_own(conn: Connection, user: User, activity_id: int) -> None:
         "claimed_at": [None, jsonable(row[0])],
     }
     record_event(conn, activity_id, user.id, "claimed", changes, "registered by its own provider")
-
-
-def record_event(
-    conn: Connection,
-    activity_id: int,
-    actor_id: int | None,
-    action: str,
-    changes: Mapping[str, list[Any]],
-    reason: str | None,
-) -> None:
-    """Write one row of the activity's history (``activity_event``) in this transaction.
-
-    Parameters
-    ----------
-    conn
-        The connection whose transaction makes the change the row records.
-    activity_id
-        The activity.
-    actor_id
-        Who made the change (an ``app_user`` id; ``None`` from the command line).
-    action
-        What the history calls it ("claimed", "verified", "eligibility_decided"...).
-    changes
-        Each changed field's ``[before, after]``, as JSON values.
-    reason
-        Why, if said.
-    """
-    conn.execute(
-        text(
-            "INSERT INTO activity_event (activity_id, actor_id, action, changes, reason)"
-            " VALUES (:id, :actor, :action, CAST(:changes AS jsonb), :reason)"
-        ),
-        {
-            "id": activity_id,
-            "actor": actor_id,
-            "action": action,
-            "changes": json.dumps(dict(changes)),
-            "reason": reason,
-        },
-    )
 
 
 def add_evidence(conn: Connection, user: User, activity_id: int, url: str) -> None:

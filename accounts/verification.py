@@ -41,6 +41,7 @@ from geo.errors import ConflictError, InvalidInputError, NotFoundError
 from geo.jsonable import jsonable
 from registry.categories import LABELS, SLUGS
 from registry.fields import Field, Problems, parse_fields
+from registry.history import record_event
 from registry.tables import ELIGIBILITY, EVIDENCE_LEVELS
 
 # The Nesta Standards of Evidence (Puttick and Ludlow, Nesta 2013), level by level.
@@ -235,7 +236,7 @@ def claim(
         "provider_id": [current["provider_id"], user.organisation_id],
         "provider_name": [current["provider_name"], user.organisation_name],
     }
-    stewardship.record_event(conn, activity_id, user.id, "claim_requested", requested, note)
+    record_event(conn, activity_id, user.id, "claim_requested", requested, note)
     return ClaimOutcome(True, None, state(conn, activity_id))
 
 
@@ -355,7 +356,7 @@ def verify(
         evidence_links=evidence,
         verified_at=row.verified_at,
     )
-    stewardship.record_event(conn, activity_id, user.id, "verified", changes, note)
+    record_event(conn, activity_id, user.id, "verified", changes, note)
     return state(conn, activity_id)
 
 
@@ -383,7 +384,7 @@ def mark_lapsed(conn: Connection, user: User, activity_id: int, reason: str) -> 
     )
     # Recorded from what was stored: a record already read as lapsed is now marked so.
     changes = {"verification": [current["recorded_verification"], "lapsed"]}
-    stewardship.record_event(conn, activity_id, user.id, "lapsed", changes, why)
+    record_event(conn, activity_id, user.id, "lapsed", changes, why)
     return state(conn, activity_id)
 
 
@@ -469,7 +470,7 @@ def decide_eligibility(
         eligibility_source="decision",
         eligibility_decided_at=row.eligibility_decided_at,
     )
-    stewardship.record_event(conn, activity_id, user.id, "eligibility_decided", changes, why)
+    record_event(conn, activity_id, user.id, "eligibility_decided", changes, why)
     return state(conn, activity_id)
 
 
@@ -577,7 +578,7 @@ def _take_over(
         verification="claimed",
         claimed_at=row.claimed_at,
     )
-    stewardship.record_event(conn, activity_id, user.id, action, changes, reason)
+    record_event(conn, activity_id, user.id, action, changes, reason)
 
 
 def _changed(current: TrustState, **after: object) -> dict[str, list[Any]]:

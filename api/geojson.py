@@ -9,7 +9,8 @@ from geo.jsonable import jsonable
 from registry import privacy
 
 WITHHELD = "exact location withheld to keep people safe"
-_HIDDEN = ("source_key", "provider_key", "safeguarding", "lat", "lon")
+# Safeguarded records already carry a hashed provider_key and source_key (registry.privacy).
+_HIDDEN = ("safeguarding", "lat", "lon")
 
 
 def features(

@@ -79,6 +79,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "allocate": matching.allocate_command,
     "serve": procurement.serve,
     "coverage": maps.coverage_command,
+    "trust": maps.trust_command,
     "map": maps.map_command,
     "assets": maps.assets_command,
 }

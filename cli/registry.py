@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import typer
 
+from accounts import verification
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for, load_postcodes, read_gazetteer
 from boundaries.sources import postcodes_2025
@@ -447,11 +448,19 @@ def activity_assess(
 
 
 @activities_app.command("show")
-def activity_show(activity_id: int = typer.Argument(..., help="Activity id.")) -> None:
+def activity_show(
+    activity_id: int = typer.Argument(..., help="Activity id."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Its state as JSON (with any claims waiting for an admin)."
+    ),
+) -> None:
     """How far an activity can be trusted, in plain words: eligibility (categories or the
     reason), verification and evidence level, when it was last heard of, where it is
     placed and its delivery sites."""
     with open_engine() as engine, engine.connect() as conn:
+        if as_json:
+            print_json(verification.state(conn, activity_id))
+            return
         (record,) = queries.activity(conn, activity_id).to_dict(orient="records")
     for line in trust_lines(record, get_settings().lapse_years):
         console.print(line, markup=False, highlight=False)

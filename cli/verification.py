@@ -133,16 +133,6 @@ def decide(
     _show(found, as_json, f"decided {eligibility}")
 
 
-def trust(
-    activity_id: int = typer.Argument(..., help="Activity id."),
-    as_json: bool = AS_JSON,
-) -> None:
-    """Show where an activity stands: verification, evidence, freshness, eligibility."""
-    with open_engine() as engine, engine.connect() as conn:
-        found = verification.state(conn, activity_id)
-    _show(found, as_json, "")
-
-
 def _show(found: TrustState, as_json: bool, done: str) -> None:
     """The state as JSON, or in words after what was ``done``."""
     if as_json:
@@ -177,7 +167,6 @@ def add_commands(group: typer.Typer) -> None:
         "verify": verify,
         "lapse": lapse,
         "decide": decide,
-        "trust": trust,
     }
     for name, command in commands.items():
         group.command(name)(command)

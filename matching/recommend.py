@@ -51,6 +51,7 @@ RESULT_COLUMNS = [
     "safeguarding",
     "eligibility",
     "eligibility_categories",
+    "eligibility_reason",
     "verification",
     "evidence_level",
     "fresh_on",

@@ -14,7 +14,6 @@ point, no address, no area served, the postcode cut to its district.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from geo.errors import InvalidInputError, NotFoundError
 from geo.geocode import Geocoder
 from geo.jsonable import jsonable
 from registry import privacy
+from registry.history import record_event
 
 # What the activity's history keeps of a site added or removed (its public form).
 _HISTORY_FIELDS = ("id", "label", "postcode", "location_precision", "territory_code")
@@ -336,15 +336,4 @@ def _record(
         None if site is None else jsonable({k: v for k, v in site.items() if k in _HISTORY_FIELDS})
         for site in (before, after)
     )
-    conn.execute(
-        text(
-            "INSERT INTO activity_event (activity_id, actor_id, action, changes)"
-            " VALUES (:id, :actor, :action, CAST(:changes AS jsonb))"
-        ),
-        {
-            "id": activity_id,
-            "actor": actor_id,
-            "action": action,
-            "changes": json.dumps({"delivery_site": [before_, after_]}),
-        },
-    )
+    record_event(conn, activity_id, actor_id, action, {"delivery_site": [before_, after_]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import date
@@ -15,6 +14,7 @@ from sqlalchemy import Connection, text
 from geo.errors import InvalidInputError, NotFoundError
 from geo.jsonable import jsonable
 from registry.fields import MAX_AMOUNT, MAX_WHOLE
+from registry.history import record_event
 from registry.tables import ACTIVITY_STATUSES
 from registry.themes import VOCABULARY, classify
 
@@ -301,19 +301,7 @@ def update_activity(
             {**altered, "id": activity_id},
         )
     if changed:
-        conn.execute(
-            text(
-                "INSERT INTO activity_event (activity_id, actor_id, action, changes, reason)"
-                " VALUES (:id, :actor, :action, CAST(:changes AS jsonb), :reason)"
-            ),
-            {
-                "id": activity_id,
-                "actor": actor_id,
-                "action": action,
-                "changes": json.dumps(changed),
-                "reason": reason.strip() if reason else None,
-            },
-        )
+        record_event(conn, activity_id, actor_id, action, changed, reason)
     return changed
 
 

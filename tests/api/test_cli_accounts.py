@@ -92,7 +92,7 @@ def test_the_ladder_from_the_command_line_acts_as_a_named_user(
     approved = runner.invoke(app, [*approve, provider_org, *admin])
     assert approved.exit_code == 0 and "provider: Oxford Youth Trust" in approved.stdout
 
-    shown = runner.invoke(app, ["activities", "trust", club, "--json"])
+    shown = runner.invoke(app, ["activities", "show", club, "--json"])
     state = json.loads(shown.stdout)
     assert (state["verification"], state["eligibility"], state["eligibility_source"]) == (
         "verified",

@@ -38,7 +38,7 @@ class Indexes:
         self._coverage_seconds = coverage_seconds
         self._lock = threading.Lock()
         self._need: NeedIndex | None = None
-        self._coverage: tuple[float, CoverageReport] | None = None
+        self._coverage: dict[bool, tuple[float, CoverageReport]] = {}
         self._outlines: gpd.GeoDataFrame | None = None
 
     def need(self) -> NeedIndex:
@@ -48,15 +48,16 @@ class Indexes:
                     self._need = NeedIndex.from_frame(repository.need_areas(conn))
             return self._need
 
-    def coverage(self) -> CoverageReport:
-        """National coverage, recomputed when older than ``coverage_seconds`` (about half a
-        second of work), so pages show awards and new activities within a minute."""
+    def coverage(self, *, include_all: bool = False) -> CoverageReport:
+        """National coverage of trusted activities (``include_all``: of every activity
+        listed), each recomputed when older than ``coverage_seconds`` (about half a second
+        of work), so pages show awards and new activities within a minute."""
         with self._lock:
-            cached = self._coverage
+            cached = self._coverage.get(include_all)
             if cached is None or time.monotonic() - cached[0] >= self._coverage_seconds:
                 with self._engine.connect() as conn:
-                    cached = (time.monotonic(), report.build(conn))
-                self._coverage = cached
+                    cached = (time.monotonic(), report.build(conn, include_all=include_all))
+                self._coverage[include_all] = cached
             return cached[1]
 
     def outlines(self) -> gpd.GeoDataFrame:

@@ -132,13 +132,17 @@ def recommend_for_sites(
     *,
     outcomes: Sequence[str] = (),
     top: int = 5,
+    include_all: bool = False,
 ) -> pd.DataFrame:
-    """Top activities of ``territory`` for every site (``site_id``, ``lat``, ``lon``) with
-    a weight profile (default: the territory's), so that profiles can be compared. The
-    same ranking rule as the API's recommendations (:mod:`matching.batch`)."""
+    """Top trusted activities of ``territory`` (``include_all``: every listed one) for
+    every site (``site_id``, ``lat``, ``lon``) with a weight profile (default: the
+    territory's), so that profiles can be compared. The same ranking rule as the API's
+    recommendations (:mod:`matching.batch`)."""
     with engine.connect() as conn:
         chosen = profile or matching_queries.profile_for(conn, territory)
-        candidates = matching_queries.territory_activities(conn, territory)
+        candidates = matching_queries.territory_activities(
+            conn, territory, include_all=include_all
+        )
         need = NeedIndex.from_frame(repository.need_areas(conn))
     candidates = candidates.join(served_need(candidates, need, chosen.default_service_radius_m))
     candidates["x"], candidates["y"] = to_bng(candidates["lon"], candidates["lat"])

@@ -146,12 +146,12 @@ def submission_problems(conn: Connection, spo_id: int) -> list[str]:
             text(
                 """
             SELECT c.id, c.activity_id, s.tender_id, a.name, a.status AS activity_status,
-                   t.code AS territory, tn.territory_code AS wanted, c.kind,
+                   a.territory_code AS territory, tn.territory_code AS wanted, c.kind,
                    c.quantity::float8 AS quantity, c.what, c.where_text, c.for_whom, c.by_when,
                    tn.contract_start
             FROM spo_commitment c JOIN spo s ON s.id = c.spo_id
             JOIN tender tn ON tn.id = s.tender_id
-            JOIN activity a ON a.id = c.activity_id JOIN territory t ON t.id = a.territory_id
+            JOIN activity_placed a ON a.id = c.activity_id
             WHERE c.spo_id = :id ORDER BY c.id
             """
             ),

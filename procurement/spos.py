@@ -374,20 +374,21 @@ def _insert_commitments(conn: Connection, spo_id: int, commitments: list[Commitm
 def _scoring_inputs(
     conn: Connection, spo_id: int, tender: TenderRecord, need: NeedIndex
 ) -> pd.DataFrame:
-    """Each commitment with its activity's scoring inputs, need and distance to the
-    contract's nearest delivery location."""
+    """Each commitment with its activity's scoring inputs, need and distance from the
+    nearest place the activity is delivered to the contract's nearest delivery location."""
     frame = pd.read_sql(
         text(
             """
             SELECT c.activity_id, c.value_gbp::float8 AS value_gbp,
-                   t.code = :territory AS in_territory, a.funding_gap::float8 AS funding_gap,
+                   a.territory_code = :territory AS in_territory,
+                   a.funding_gap::float8 AS funding_gap,
                    a.annual_running_cost::float8 AS annual_running_cost, a.status,
                    a.closing_date, a.themes, a.people_reached_per_year, a.evidence_links,
-                   a.grant_count, a.service_radius_m, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
-                   (SELECT min(ST_Distance(a.geom::geography, l.geom::geography))
-                    FROM tender_location l WHERE l.tender_id = :tender) AS distance_m
-            FROM spo_commitment c JOIN activity a ON a.id = c.activity_id
-            JOIN territory t ON t.id = a.territory_id
+                   a.grant_count, a.service_radius_m, a.lon, a.lat,
+                   (SELECT min(ST_Distance(p.geom::geography, l.geom::geography))
+                    FROM activity_location p CROSS JOIN tender_location l
+                    WHERE p.activity_id = a.id AND l.tender_id = :tender) AS distance_m
+            FROM spo_commitment c JOIN activity_placed a ON a.id = c.activity_id
             WHERE c.spo_id = :spo AND c.kind <> 'jobs'
             """
         ),

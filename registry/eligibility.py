@@ -9,7 +9,8 @@ method), read once at import. Every activity gets one of:
   (``"children"``);
 * ``ineligible``: an exclusion applies (a school, a museum, a church, a business...) and no
   named programme overrides it;
-* ``needs_review``: nothing either way.
+* ``needs_review``: nothing either way, or only weak words in a company's description
+  (a pitch, not evidence of delivery).
 
 The reason is a sentence a person can check, quoting the words that decided it and where
 they were found (``"core education: 'School' in name 'Baylis Court School'; no dual-impact
@@ -82,7 +83,9 @@ def _rule(patterns: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(patterns) + ")", re.IGNORECASE)
 
 
-def _load() -> tuple[tuple[Exclusion, ...], tuple[Programme, ...], re.Pattern[str] | None, str]:
+def _load() -> tuple[
+    tuple[Exclusion, ...], tuple[Programme, ...], re.Pattern[str] | None, str, str
+]:
     data = tomllib.loads(_SOURCE.read_text(encoding="utf-8"))
     try:
         exclusions = tuple(
@@ -101,20 +104,24 @@ def _load() -> tuple[tuple[Exclusion, ...], tuple[Programme, ...], re.Pattern[st
         )
         boilerplate = _rule(data["boilerplate"])
         business_suffix = str(data["business"]["name_suffix"])
+        company_name = str(data["business"]["company_name"])
     except (KeyError, TypeError, re.error) as exc:
         raise DataFileError(
             _SOURCE,
-            "expected boilerplate, [business] name_suffix, [[exclusion]] (slug, label, name, "
-            f"text, final) and [[programme]] (category, named, words) ({exc!r})",
+            "expected boilerplate, [business] name_suffix and company_name, [[exclusion]] "
+            "(slug, label, name, text, final) and [[programme]] (category, named, words) "
+            f"({exc!r})",
         ) from exc
     unknown = {p.category for p in programmes} - set(SLUGS)
     if unknown:
         raise DataFileError(_SOURCE, f"unknown categories {sorted(unknown)}; use {SLUGS}")
-    return exclusions, programmes, boilerplate, business_suffix
+    return exclusions, programmes, boilerplate, business_suffix, company_name
 
 
-EXCLUSIONS, PROGRAMMES, _BOILERPLATE, _BUSINESS_SUFFIX = _load()
+EXCLUSIONS, PROGRAMMES, _BOILERPLATE, _BUSINESS_SUFFIX, _COMPANY_NAME = _load()
 _BUSINESS = re.compile(_BUSINESS_SUFFIX, re.IGNORECASE)
+_COMPANY = re.compile(_COMPANY_NAME, re.IGNORECASE)
+_COMPANY_ID = re.compile(r"^GB-COH-", re.IGNORECASE)
 _BUSINESS_EXCLUSION = Exclusion("business", "business", None, None)
 _CHARITY_ID = re.compile(r"^GB-(?:CHC|SC|NIC)-", re.IGNORECASE)
 
@@ -173,7 +180,15 @@ def _assess_one(record: dict[str, str]) -> tuple[str, list[str], str]:
         if strong:
             return "eligible", _ordered(strong), f"{why}, but {_evidence(strong)}"
         return "ineligible", [], f"{why}; no dual-impact programme named"
-    # Named programmes say what the activity is; weak words count only without them.
+    # Named programmes say what the activity is; weak words count only without them, and
+    # not when a company has them only in its description (a pitch: "helps parents...").
+    pitch = all(hit.where == "description" for hit in weak.values())
+    if not strong and weak and pitch and _is_company(record):
+        return (
+            "needs_review",
+            [],
+            f"only weak evidence, in the description of a company ({_evidence(weak)})",
+        )
     found = strong or weak
     if found:
         return "eligible", _ordered(found), _evidence(found)
@@ -185,13 +200,22 @@ def _assess_one(record: dict[str, str]) -> tuple[str, list[str], str]:
     )
 
 
-def _is_business(record: dict[str, str]) -> bool:
-    """A limited company (by its name) with no charity number or charity org-id."""
-    return (
-        bool(_BUSINESS.search(record["name"]))
-        and not record["charity_number"]
-        and not _CHARITY_ID.match(record["org_identifier"])
+def _is_charity(record: dict[str, str]) -> bool:
+    """A registered charity: a charity number or a charity org-id."""
+    return bool(record["charity_number"]) or bool(_CHARITY_ID.match(record["org_identifier"]))
+
+
+def _is_company(record: dict[str, str]) -> bool:
+    """A company (a Companies House org-id, or "Ltd", "CIC"... in its name) that is not a
+    registered charity."""
+    return not _is_charity(record) and (
+        bool(_COMPANY_ID.match(record["org_identifier"])) or bool(_COMPANY.search(record["name"]))
     )
+
+
+def _is_business(record: dict[str, str]) -> bool:
+    """A limited company (by its name) that is not a registered charity."""
+    return bool(_BUSINESS.search(record["name"])) and not _is_charity(record)
 
 
 def _ordered(hits: dict[str, _Hit]) -> list[str]:

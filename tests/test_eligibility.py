@@ -77,14 +77,94 @@ def test_youth_clubs_refuges_food_banks_and_recovery_services_are_eligible(
 
 
 @pytest.fixture(scope="module")
-def baylis_court(data_dir: Path) -> pd.DataFrame:
-    """Baylis Court School as the shared recipients file has it (one row)."""
+def recipients(data_dir: Path) -> pd.DataFrame:
+    """The shared recipients file, with the columns named as :func:`assess` reads them."""
     orgs = pd.read_csv(
         data_dir / "activities" / "activity_organisations.csv", dtype=str, keep_default_na=False
     )
-    row = orgs[orgs["org_name"] == "Baylis Court School"]
+    return orgs.rename(columns={"org_name": "name", "activity_description": "description"})
+
+
+def _recipient(recipients: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The one row of the shared recipients file called ``name``."""
+    row = recipients[recipients["name"] == name]
     assert len(row) == 1
-    return row.rename(columns={"org_name": "name", "activity_description": "description"})
+    return row
+
+
+@pytest.fixture(scope="module")
+def baylis_court(recipients: pd.DataFrame) -> pd.DataFrame:
+    """Baylis Court School as the shared recipients file has it (one row)."""
+    return _recipient(recipients, "Baylis Court School")
+
+
+@pytest.mark.parametrize(
+    ("name", "evidence"),
+    [
+        ("Calderdale Council", "statutory body: 'Calderdale Council' in name"),
+        (
+            "New Mills & District Volunteer Centre",
+            "volunteering or charity-support infrastructure: 'Volunteer Centre' in name",
+        ),
+        ("Devon Air Ambulance Trust", "first aid or benevolent fund (no category): 'Ambulance'"),
+        ("Hornsea Rescue", "first aid or benevolent fund (no category): 'Rescue' in name"),
+        ("Culture Coventry", "arts production or festival: 'Culture' in name"),
+    ],
+)
+def test_councils_volunteer_centres_and_rescue_services_are_ineligible(
+    recipients: pd.DataFrame, name: str, evidence: str
+) -> None:
+    found = assess(_recipient(recipients, name)).iloc[0]
+    assert (found["eligibility"], found["eligibility_categories"]) == ("ineligible", [])
+    reason = found["eligibility_reason"]
+    assert evidence in reason and reason.endswith("no dual-impact programme named")
+
+
+def test_a_council_named_for_a_category_s_people_is_not_statutory(
+    recipients: pd.DataFrame,
+) -> None:
+    found = assess(_recipient(recipients, "Refugee Council")).iloc[0]
+    assert found.tolist() == [
+        "eligible",
+        ["community_safety_cohesion"],
+        "community_safety_cohesion: 'Refugee' in name",
+    ]
+
+
+def test_weak_words_in_a_company_s_description_are_its_pitch_not_evidence(
+    recipients: pd.DataFrame,
+) -> None:
+    # An online-safety product for parents, by a community interest company (GB-COH org-id).
+    company = _recipient(recipients, "Impetro CIC")
+    found = assess(company).iloc[0]
+    assert found.tolist() == [
+        "needs_review",
+        [],
+        "only weak evidence, in the description of a company "
+        "(family_support: 'parents' in description)",
+    ]
+    # The same words from a registered charity still count.
+    charity = assess(company.assign(org_identifier="GB-CHC-1000000")).iloc[0]
+    assert (charity["eligibility"], charity["eligibility_categories"]) == (
+        "eligible",
+        ["family_support"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "evidence"),
+    [
+        ("Emmaus Greenwich", "homelessness_housing: 'Emmaus' in name"),
+        ("Crisis UK", "homelessness_housing: 'Crisis UK' in name"),
+        ("Oxford City II Division Guides", "youth_diversion: 'Division Guides' in name"),
+    ],
+)
+def test_household_names_of_charity_networks_are_category_evidence(
+    recipients: pd.DataFrame, name: str, evidence: str
+) -> None:
+    found = assess(_recipient(recipients, name)).iloc[0]
+    assert found["eligibility"] == "eligible"
+    assert found["eligibility_reason"] == evidence
 
 
 def test_a_school_running_a_named_holiday_hunger_programme_is_eligible_through_it(

@@ -157,5 +157,7 @@ def test_the_thames_valley_what_if_lists_no_schools_or_galleries(real: Connectio
     ranked = report.what_if_table(report.build(real), TVP, budget_gbp=10_000.0).head(10)
     unlikely = r"\b(?:school|gallery|castle|college|museum)\b"
     assert every["name"].str.contains(unlikely, case=False).any()
-    assert len(ranked) == 10 and not ranked["name"].str.contains(unlikely, case=False).any()
+    # Fewer than ten when the trusted activities leave few gaps to close.
+    assert 0 < len(ranked) <= 10
+    assert not ranked["name"].str.contains(unlikely, case=False).any()
     assert (ranked["eligibility"] == "eligible").all()

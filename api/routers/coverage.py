@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import IndexesDep, ReadConn, engine_of
+from api.deps import IndexesDep, ReadConn
 from api.schemas import Include
 from api.tables import Format, table_response
 from geo import hexes
@@ -22,15 +22,10 @@ router = APIRouter(prefix="/coverage", tags=["coverage"])
 Territory = Annotated[str, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
 
 
-def coverage_of(
-    request: Request, indexes: IndexesDep, include: Include = "trusted"
-) -> CoverageReport:
-    """National coverage of the trusted activities (kept for a minute), or of every open
-    activity with ``?include=all`` (built for the request: about a second)."""
-    if include == "all":
-        with engine_of(request).connect() as conn:
-            return report.build(conn, include_all=True)
-    return indexes.coverage()
+def coverage_of(indexes: IndexesDep, include: Include = "trusted") -> CoverageReport:
+    """National coverage of the trusted activities, or of every open activity with
+    ``?include=all``; each kept for a minute."""
+    return indexes.coverage(include_all=include == "all")
 
 
 CoverageDep = Annotated[CoverageReport, Depends(coverage_of)]

@@ -140,6 +140,7 @@ def finder(
     context.update(
         ranked=_activity_rows(found.ranked),
         heading=found.heading,
+        note=found.note,
         profile=f"{found.profile.name} {found.profile.version}",
     )
     return _page(request, "finder.html", **context)

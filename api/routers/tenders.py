@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from api.deps import CurrentUser, IndexesDep, ReadConn, ViewerDep, WriteConn
-from api.schemas import Body, Id, SpoIn, TenderIn, Text
+from api.schemas import Body, Id, Include, SpoIn, TenderIn, Text
 from boundaries.gazetteer import gazetteer_for
 from geo.attribution import SHORT
 from geo.geocode import Geocoder
@@ -57,9 +57,11 @@ def recommendations(
     indexes: IndexesDep,
     postcode: Annotated[str | None, Query(max_length=12)] = None,
     top: Annotated[int, Query(ge=1, le=200)] = 10,
+    include: Include = "trusted",
 ) -> dict[str, Any]:
-    """What an SPO for this tender should back: activities of the tender's territory,
-    ranked against the outcomes it seeks, near ``postcode`` (a supplier's site) if given."""
+    """What an SPO for this tender should back: trusted activities of the tender's
+    territory (``?include=all``: every listed one), ranked against the outcomes it seeks,
+    near ``postcode`` (a supplier's site) if given."""
     tender = tenders.get_tender(conn, tender_id)
     found = near.recommend(
         conn,
@@ -68,12 +70,15 @@ def recommendations(
         territory=tender["territory_code"],
         outcomes=tender["outcomes"],
         top=top,
+        include_all=include == "all",
     )
     return {
         "tender": tender_id,
         "territory": found.territory,
         "heading": found.heading,
         "outcomes": found.outcomes,
+        "note": found.note,
+        "unrecorded": found.unrecorded,
         "recommendations": records(found.ranked),
         "attribution": SHORT,
     }

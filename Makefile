@@ -20,6 +20,7 @@ demo: db ## Set up, load the shared data, run matching and coverage, serve the a
 	$(DI) load activities
 	$(DI) load suppliers
 	$(DI) territories
+	$(DI) trust --territory E23000029
 	$(DI) recommend --postcode "OX4 1YA" --top 5
 	$(DI) coverage
 	@echo "Web app and API at http://localhost:8000 (API docs at /docs); Ctrl-C stops it."

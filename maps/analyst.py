@@ -140,9 +140,7 @@ def recommend_for_sites(
     recommendations (:mod:`matching.batch`)."""
     with engine.connect() as conn:
         chosen = profile or matching_queries.profile_for(conn, territory)
-        candidates = matching_queries.territory_activities(
-            conn, territory, include_all=include_all
-        )
+        candidates = matching_queries.territory_activities(conn, territory, include_all=include_all)
         need = NeedIndex.from_frame(repository.need_areas(conn))
     candidates = candidates.join(served_need(candidates, need, chosen.default_service_radius_m))
     candidates["x"], candidates["y"] = to_bng(candidates["lon"], candidates["lat"])

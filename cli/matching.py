@@ -331,7 +331,7 @@ def allocate_command(
     px, py = to_bng(located["lon"].to_numpy(float), located["lat"].to_numpy(float))
     offers = frame.assign(pledge_id=frame["row"], x=px, y=py)
     best, greedy = compare(offers, targets)
-    shown = activities[["activity_id", "name", "safeguarding", *queries.TRUST_COLUMNS]]
+    shown = activities[["activity_id", "name", "safeguarding", *registry_queries.TRUST_COLUMNS]]
     flows = privacy.redact(
         best.flows.merge(shown.rename(columns={"name": "activity"}), on="activity_id", how="left")
     ).drop(columns="safeguarding")

@@ -40,17 +40,6 @@ class Origin:
     lon: float
 
 
-# How far each activity read here can be trusted: every frame returned carries these.
-TRUST_COLUMNS = [
-    "eligibility",
-    "eligibility_categories",
-    "eligibility_reason",
-    "verification",
-    "evidence_level",
-    "fresh_on",
-    "located_at",
-    "delivery_site_count",
-]
 _FACTS = """
     p.id AS activity_id, p.name, p.themes, p.status, p.closing_date,
     p.funding_gap::float8 AS funding_gap, p.annual_running_cost::float8 AS annual_running_cost,

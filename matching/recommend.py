@@ -28,6 +28,7 @@ from matching.need import NeedIndex
 from matching.profiles import COMPONENTS, WeightProfile
 from matching.score import activity_components, combine, explain, proximity
 from registry import privacy
+from registry.queries import TRUST_COLUMNS
 
 DEFAULT_TOP = 10
 # Candidates fetched per origin before scoring: far more than are shown, so that a needier
@@ -49,14 +50,7 @@ RESULT_COLUMNS = [
     "funding_gap",
     "people_reached_per_year",
     "safeguarding",
-    "eligibility",
-    "eligibility_categories",
-    "eligibility_reason",
-    "verification",
-    "evidence_level",
-    "fresh_on",
-    "located_at",
-    "delivery_site_count",
+    *TRUST_COLUMNS,
     "lat",
     "lon",
 ]

@@ -26,22 +26,12 @@ import numpy as np
 import pandas as pd
 
 from registry import categories, privacy
+from registry.queries import TRUST_COLUMNS  # carried in ``x_dualimpact``
 from registry.readers import RawTable
 from registry.themes import LABELS
 
 THEME_VOCABULARY = "dualimpact-themes"
 CATEGORY_VOCABULARY = "dualimpact-categories"
-# How far a record can be trusted (``registry.queries``), carried in ``x_dualimpact``.
-TRUST_FIELDS = (
-    "eligibility",
-    "eligibility_categories",
-    "eligibility_reason",
-    "verification",
-    "evidence_level",
-    "fresh_on",
-    "located_at",
-    "delivery_site_count",
-)
 # Ids of our own exports carry this prefix before the record's key.
 EXPORT_PREFIX = "dualimpact:"
 _STATUS_OUT = {"active": "active", "at_risk": "active", "closed": "defunct"}
@@ -158,7 +148,7 @@ def _service(a: dict[str, Any]) -> dict[str, Any]:
             "service_radius_km",
             "territory_code",
             "need_area_code",
-            *TRUST_FIELDS,
+            *TRUST_COLUMNS,
         )
     }
     extra["status"] = a["status"]

@@ -30,6 +30,18 @@ from registry.themes import VOCABULARY, classify
 # whether that is within the lapse period, how many delivery sites it has and whether it is
 # trusted (eligible and not lapsed). Readers add ``located_at``: what the point they give
 # is (``delivery_site``, ``delivery`` or ``registered_office``).
+# The columns of how far an activity can be trusted that every reader of activities (here,
+# matching, exports) hands on.
+TRUST_COLUMNS = [
+    "eligibility",
+    "eligibility_categories",
+    "eligibility_reason",
+    "verification",
+    "evidence_level",
+    "fresh_on",
+    "located_at",
+    "delivery_site_count",
+]
 _TRUST = """
     a.eligibility, a.eligibility_categories, a.eligibility_reason, a.eligibility_source,
     a.verification, a.evidence_level, a.fresh_on, a.fresh, a.delivery_site_count, a.trusted

@@ -133,6 +133,15 @@ class TerritoryOutline(TypedDict):
     bbox: list[float]
 
 
+def territory_name(conn: Connection, code: str) -> str:
+    """A current territory's name for people ("Thames Valley" for E23000029); the code
+    itself when no current territory has it."""
+    name = conn.execute(
+        text("SELECT name FROM current_territory WHERE code = :code"), {"code": code}
+    ).scalar_one_or_none()
+    return str(name) if name is not None else code
+
+
 def territory_outline(conn: Connection, code: str, tolerance_m: float = 200.0) -> TerritoryOutline:
     """A current territory's boundary as GeoJSON, simplified in British National Grid
     metres (200 m keeps a territory well under 100 kB), with its bounding box."""

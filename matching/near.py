@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from boundaries.gazetteer import place_postcode
+from boundaries.repository import territory_name
 from geo.errors import InvalidInputError
 from matching import queries
 from matching.need import NeedIndex
@@ -99,7 +100,7 @@ def recommend(
         )
     return Recommendations(
         territory,
-        f"{heading} in {territory}",
+        f"{heading} in {territory_name(conn, territory)}",
         profile,
         asked,
         ranked,
@@ -125,7 +126,8 @@ def _nearest_serving(
     territory that do, at any distance, nearest first, and a note saying so plainly."""
     wanted = " or ".join(LABELS[o].lower() for o in outcomes)
     which = "" if include_all else "trusted "
-    nothing = f"No {which}open activity in {territory} serves {wanted}."
+    place = territory_name(conn, territory)
+    nothing = f"No {which}open activity in {place} serves {wanted}."
     if not origins:
         return pd.DataFrame(columns=RESULT_COLUMNS), nothing
     farther = queries.candidates(
@@ -142,7 +144,7 @@ def _nearest_serving(
         return ranked, nothing
     return ranked.sort_values(["distance_m", "activity_id"], ignore_index=True), (
         f"Nothing within {profile.proximity_cutoff_m / 1000:,.0f} km serves {wanted}; the "
-        f"nearest {which}activities in {territory} that do are listed, nearest first."
+        f"nearest {which}activities in {place} that do are listed, nearest first."
     )
 
 

@@ -183,7 +183,7 @@ def test_when_nothing_nearby_serves_the_outcome_it_says_so_and_offers_the_neares
     )
     found = near.recommend(tx, need, postcode=SLOUGH, outcomes=["older_people"], top=3)
     assert found.note.startswith("Nothing within 1 km serves older people;")
-    assert "the nearest trusted activities in E23000029 that do are listed" in found.note
+    assert "the nearest trusted activities in Thames Valley that do are listed" in found.note
     ranked = found.ranked
     assert len(ranked) == 3 and ranked["distance_m"].is_monotonic_increasing
     assert (ranked["distance_m"] > 1_000).all()
@@ -202,7 +202,7 @@ def test_when_no_trusted_activity_serves_the_outcome_it_says_so_plainly(
     )
     found = near.recommend(tx, need, postcode=SLOUGH, outcomes=["carers"], top=5)
     assert found.ranked.empty
-    assert found.note == "No trusted open activity in E23000029 serves carers."
+    assert found.note == "No trusted open activity in Thames Valley serves carers."
 
 
 @pytest.mark.usefixtures("cli_env")

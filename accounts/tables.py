@@ -63,3 +63,38 @@ login_event = sa.Table(
     sa.Index("ix_login_event_email_at", "email", "at"),
     info=append_only(),
 )
+
+# A person signed in to the web pages: the browser holds a random token in a cookie, the
+# database only its SHA-256. Ends at sign-out, after ``idle`` without a request, at
+# ``expires_at`` whatever happens, and when the password changes (every other session).
+web_session = sa.Table(
+    "web_session",
+    metadata,
+    key(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    reference("user_id", "app_user.id", index=True, ondelete="CASCADE"),
+    timestamp("created_at"),
+    timestamp("last_seen_at"),
+    *required("expires_at", type_=sa.DateTime(timezone=True)),
+    *optional("flash"),  # one message for the next page ("Saved."), shown once
+)
+
+# An operator inviting a person to an organisation with a role: the link carries a random
+# token (the database keeps its SHA-256); following it once, before ``expires_at``, sets the
+# person's password and makes the account.
+invitation = sa.Table(
+    "invitation",
+    metadata,
+    key(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    *required("email", "name"),
+    reference("organisation_id", "organisation.id"),
+    sa.Column("role", sa.String(20), nullable=False),
+    reference("invited_by", "app_user.id"),
+    timestamp("created_at"),
+    *required("expires_at", type_=sa.DateTime(timezone=True)),
+    *optional("accepted_at", type_=sa.DateTime(timezone=True)),
+    reference("user_id", "app_user.id", nullable=True),
+    sa.CheckConstraint(one_of("role", ROLES), name="ck_invitation_role"),
+    sa.CheckConstraint("email = lower(email)", name="ck_invitation_email_lower"),
+)

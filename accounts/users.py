@@ -38,6 +38,16 @@ ROLES_BY_KIND = {
     # connects in and verifies activities in its territories.
     "community": {"community", "analyst"},
 }
+# Each role as people say it.
+ROLE_NAMES = {
+    "buyer_lead": "Procurement lead",
+    "buyer_evaluator": "Evaluator",
+    "supplier": "Supplier",
+    "provider": "Activity provider",
+    "community": "Community team",
+    "analyst": "Analyst",
+    "admin": "Platform operator",
+}
 MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
@@ -133,25 +143,8 @@ def create_user(
 ) -> int:
     """A new user; the role must fit the organisation's kind. Returns the user id."""
     email = normalise_email(email)
-    if not _EMAIL.match(email):
-        raise InvalidInputError(f"{email!r} is not an email address")
-    if role not in ROLES:
-        raise InvalidInputError(f"role {role!r} must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInputError(f"the password must have at least {MIN_PASSWORD} characters")
-    kind = conn.execute(
-        text("SELECT kind FROM organisation WHERE id = :id"), {"id": organisation_id}
-    ).scalar()
-    if kind is None:
-        raise NotFoundError(f"no organisation with id {organisation_id}")
-    if role not in ROLES_BY_KIND[kind]:
-        raise InvalidInputError(
-            f"a {kind} organisation's people can be {', '.join(sorted(ROLES_BY_KIND[kind]))}, "
-            f"not {role}"
-        )
-    taken = conn.execute(text("SELECT 1 FROM app_user WHERE email = :e"), {"e": email}).first()
-    if taken:
-        raise ConflictError(f"a user with email {email} already exists")
+    check_password_strength(password)
+    check_newcomer(conn, email, organisation_id, role)
     user_id: int = conn.execute(
         text(
             """
@@ -168,6 +161,63 @@ def create_user(
         },
     ).scalar_one()
     return user_id
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse a password shorter than :data:`MIN_PASSWORD` characters."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def check_newcomer(conn: Connection, email: str, organisation_id: int, role: str) -> None:
+    """Refuse a new person whose email is not an address or already has an account, or
+    whose role does not fit the kind of ``organisation_id``."""
+    if not _EMAIL.match(email):
+        raise InvalidInputError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise InvalidInputError(f"role {role!r} must be one of {', '.join(ROLES)}")
+    kind = conn.execute(
+        text("SELECT kind FROM organisation WHERE id = :id"), {"id": organisation_id}
+    ).scalar()
+    if kind is None:
+        raise NotFoundError(f"no organisation with id {organisation_id}")
+    if role not in ROLES_BY_KIND[kind]:
+        raise InvalidInputError(
+            f"a {kind} organisation's people can be {', '.join(sorted(ROLES_BY_KIND[kind]))}, "
+            f"not {role}"
+        )
+    taken = conn.execute(text("SELECT 1 FROM app_user WHERE email = :e"), {"e": email}).first()
+    if taken:
+        raise ConflictError(f"a user with email {email} already exists")
+
+
+def change_password(conn: Connection, user_id: int, current: str, new: str) -> None:
+    """Change a person's password, given the current one.
+
+    Raises
+    ------
+    AuthenticationError
+        ``current`` is not their password.
+    InvalidInputError
+        ``new`` is too short, or the same as ``current``.
+    """
+    stored = conn.execute(
+        text("SELECT password_hash FROM app_user WHERE id = :id AND active FOR UPDATE"),
+        {"id": user_id},
+    ).scalar()
+    try:
+        matched = stored is not None and _hasher.verify(stored, current)
+    except (VerificationError, InvalidHashError):
+        matched = False
+    if not matched:
+        raise AuthenticationError("the current password is not right: type it again")
+    check_password_strength(new)
+    if new == current:
+        raise InvalidInputError("the new password must differ from the current one")
+    conn.execute(
+        text("UPDATE app_user SET password_hash = :hash WHERE id = :id"),
+        {"hash": _hasher.hash(new), "id": user_id},
+    )
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from api.routers import (
     verification,
 )
 from api.security import SecurityHeaders
+from api.web import account, buyer, provider, supplier, team
+from api.web.session import CsrfProtection
 from geo.attribution import SHORT
 from geo.db import make_engine
 from geo.settings import Settings, get_settings
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "MIT (code); data under the Open Government Licence v3.0"},
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(CsrfProtection, secret=settings.signing_key(), secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
     add_exception_handlers(app)
     for module in (
@@ -109,6 +112,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coverage,
         maps,
         pages,
+        account,
+        provider,
+        team,
+        supplier,
+        buyer,
     ):
         app.include_router(module.router)
     app.mount("/static/vendor", StaticFiles(directory=assets.VENDOR_DIR, check_dir=False), "vendor")

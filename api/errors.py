@@ -7,11 +7,15 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.web.render import page
+from api.web.session import sign_in_url, web_session
 from geo.db import DatabaseUnavailableError, outage
 from geo.errors import (
     AuthenticationError,
@@ -52,7 +56,65 @@ def _status(exc: Exception) -> int:
     return 400
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
+# Headings of the HTML error page, by status.
+HEADINGS = {
+    400: "That request could not be used",
+    401: "Sign in first",
+    403: "Not yours to do",
+    404: "Page not found",
+    405: "Page not found",
+    409: "That cannot be done now",
+    413: "Too large",
+    422: "Something in the request is not right",
+    429: "Too many attempts",
+}
+NEXT_STEPS = {
+    404: "Check the address, or start again from the menu.",
+    403: "If you think you should be able to do this, ask your organisation's lead or the "
+    "platform operator.",
+    409: "Reload the page to see the record as it is now, then try again.",
+}
+
+
+async def _html_error(request: Request, status: int, detail: str) -> HTMLResponse:
+    """The error as a page, in the site's layout (for people using a browser), with the
+    signed-in person's navigation."""
+    try:
+        await web_session(request)
+    except Exception:  # the database is down: the page is still drawn, signed out
+        request.state.web_session = None
+    return page(
+        request,
+        "error.html",
+        status,
+        error=detail,
+        heading=HEADINGS.get(status, "Something went wrong"),
+        next_step=NEXT_STEPS.get(status),
+    )
+
+
+def _wants_page(request: Request) -> bool:
+    return _prefers_html(request.headers.get("accept", ""))
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """Unknown pages and methods: a page for a browser, JSON for an API client."""
+    assert isinstance(exc, StarletteHTTPException)
+    if _wants_page(request):
+        detail = (
+            "There is no page at this address."
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
+        return await _html_error(request, exc.status_code, detail)
+    return await http_exception_handler(request, exc)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, AuthenticationError) and _wants_page(request):
+        return RedirectResponse(sign_in_url(request), 303)
+    if _wants_page(request):
+        return await _html_error(request, _status(exc), str(exc))
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
     if isinstance(exc, TooManyAttemptsError):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -66,7 +128,7 @@ async def _database(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"the database refused this: {detail}"}, status_code=status)
 
 
-async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+async def _invalid_request(request: Request, exc: Exception) -> Response:
     """422 naming each bad field; the offending input is not echoed back (it may be huge,
     or not representable in JSON, like Infinity)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -77,6 +139,8 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     summary = "; ".join(
         f"{'.'.join(str(part) for part in p['loc'][1:]) or 'body'}: {p['msg']}" for p in problems
     )
+    if _wants_page(request):
+        return await _html_error(request, 422, summary or "invalid request")
     return JSONResponse({"detail": summary or "invalid request", "errors": problems}, 422)
 
 
@@ -150,6 +214,7 @@ def _prefers_html(accept: str) -> bool:
 
 
 def add_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DualImpactError, _domain)
     app.add_exception_handler(IntegrityError, _database)

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     login_queue: NonNegativeInt = 32
     # How long the web app reuses national coverage before recomputing it (seconds).
     coverage_seconds: float = 60.0
+    # Mark the web pages' cookies Secure (sent over TLS only): set true when the app is
+    # served over HTTPS behind a proxy that talks plain HTTP to it (a request that arrives
+    # over HTTPS gets Secure cookies anyway).
+    cookie_secure: bool = False
+    # Where files attached as evidence are kept: outside the web root, served only as
+    # downloads through the app.
+    evidence_dir: Path = PROJECT_ROOT / ".dualimpact" / "evidence"
+    evidence_max_bytes: PositiveInt = 10_000_000
     # Base map under the web maps: a folium tile name, or "none" (offline, tests).
     map_tiles: str = "OpenStreetMap"
 

@@ -1,5 +1,6 @@
 """The browser libraries the app serves: Leaflet, Leaflet.markercluster and jQuery for the
-maps, Swagger UI for the API reference at /docs. Each is fetched once from the npm registry
+maps, Swagger UI for the API reference at /docs, htmx for the web app's forms, and axe-core
+for the accessibility tests. Each is fetched once from the npm registry
 with pooch (pinned versions, checked hashes) and served by the app itself, so no page reaches
 a CDN (and the Content-Security-Policy can allow scripts from the app alone); exported map
 files inline them instead.
@@ -74,7 +75,24 @@ SWAGGER_UI = Library(
     extra=("favicon-32x32.png",),
     root="",
 )
-LIBRARIES = (LEAFLET, MARKERCLUSTER, JQUERY, SWAGGER_UI)
+# Partial page updates in the web app's forms (the live ledger in the SPO builder).
+HTMX = Library(
+    "htmx.org",
+    "2.0.8",
+    "51351b2ac4b3bc065692a4dd1349a82f90bf7c526134937ccb25d3932c8ce954",
+    js=("htmx.min.js",),
+    css=(),
+)
+# The accessibility checker the browser tests run on every page (not served to people).
+AXE = Library(
+    "axe-core",
+    "4.14.1",
+    "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
+    js=("axe.min.js",),
+    css=(),
+    root="",
+)
+LIBRARIES = (LEAFLET, MARKERCLUSTER, JQUERY, SWAGGER_UI, HTMX, AXE)
 
 
 def ensure(libraries: tuple[Library, ...] = LIBRARIES, vendor_dir: Path = VENDOR_DIR) -> Path:

@@ -48,6 +48,7 @@ tender = sa.Table(
     *required("bid_deadline", type_=sa.DateTime(timezone=True)),
     *required("contract_start", type_=sa.Date),
     *optional("ocid"),
+    *optional("notice_url"),  # the Find a Tender (or Contracts Finder) notice, when there is one
     _user("created_by"),
     timestamp("created_at"),
     sa.CheckConstraint("contract_value_gbp > 0", name="ck_tender_value"),
@@ -62,6 +63,27 @@ tender_location = sa.Table(
     reference("tender_id", "tender.id", index=True, ondelete="CASCADE"),
     *required("label"),
     geometry("POINT"),
+)
+
+# A supplier's shortlist: activities it is considering for a site (or for its bids in
+# general), kept per organisation until removed.
+shortlist = sa.Table(
+    "shortlist",
+    metadata,
+    key(),
+    reference("supplier_id", "organisation.id", index=True, ondelete="CASCADE"),
+    reference("activity_id", "activity.id", ondelete="CASCADE"),
+    reference("site_id", "supplier_site.id", nullable=True, ondelete="CASCADE"),
+    *optional("note"),
+    _user("added_by"),
+    timestamp("created_at"),
+    sa.UniqueConstraint(
+        "supplier_id",
+        "activity_id",
+        "site_id",
+        name="uq_shortlist",
+        postgresql_nulls_not_distinct=True,
+    ),
 )
 
 # A Social Purchase Order: a supplier's bid-time link to activities in a territory.

@@ -60,6 +60,8 @@ organisation = sa.Table(
     *required("natural_key", "name"),
     sa.Column("name_key", sa.String, nullable=False, index=True),
     *optional("charity_number", "company_number", "url", "sector"),
+    # The Public Procurement Organisation Number (Procurement Act 2023 central platform).
+    *optional("ppon"),
     *optional("is_sme", "is_vcse", type_=sa.Boolean),
     sa.Column("buyer_kind", sa.String(20)),
     timestamp("created_at"),
@@ -213,4 +215,27 @@ activity_event = sa.Table(
     *optional("reason"),
     timestamp("at"),
     info=append_only(),
+)
+
+# Evidence a provider attaches to its activity: a link, or a file kept outside the web
+# root (``stored_name`` under the evidence folder, served only as a download). Files are
+# checked for size and type before they are kept; ``sha256`` identifies the content.
+activity_evidence = sa.Table(
+    "activity_evidence",
+    metadata,
+    key(),
+    reference("activity_id", "activity.id", index=True, ondelete="CASCADE"),
+    sa.Column("kind", sa.String(4), nullable=False),
+    *required("title"),
+    *optional("url", "filename", "content_type", "stored_name"),
+    *optional("size_bytes", type_=sa.Integer),
+    *optional("sha256", type_=sa.String(64)),
+    reference("added_by", "app_user.id"),
+    timestamp("created_at"),
+    sa.CheckConstraint(one_of("kind", ("link", "file")), name="ck_activity_evidence_kind"),
+    sa.CheckConstraint(
+        "(kind = 'link' AND url IS NOT NULL) OR (kind = 'file' AND stored_name IS NOT NULL"
+        " AND size_bytes IS NOT NULL AND sha256 IS NOT NULL)",
+        name="ck_activity_evidence_content",
+    ),
 )

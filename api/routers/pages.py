@@ -8,17 +8,16 @@ Content-Security-Policy allows neither)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.deps import IndexesDep, ReadConn
 from api.routers.coverage import CoverageDep
 from api.schemas import Include
-from geo.attribution import SHORT
+from api.web.render import page, templates
+from api.web.session import web_session
 from geo.errors import DualImpactError, NotFoundError
 from maps import assets, render, report
 from maps.coverage import DEFAULT_CAPACITY
@@ -28,15 +27,12 @@ from procurement import reporting
 from registry import trust
 from registry.themes import LABELS
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-
-
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("error", None)
-    return templates.TemplateResponse(
-        request, name, {"attribution": SHORT, **context}, status_code=status
-    )
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[Depends(web_session)],  # the navigation shows who is signed in
+)
+_page = page
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, text
 
-from accounts import invitations, sessions
+from accounts import invitations, sessions, verification
 from accounts.tables import ROLES
 from accounts.users import ROLE_NAMES, User, change_password
 from api.deps import ReadConn, SettingsDep, WriteConn
@@ -158,8 +158,12 @@ def _organisations(conn: Connection) -> list[tuple[int, str]]:
 
 
 def _operator_page(
-    request: Request, conn: Connection, status: int = 200, **context: object
+    request: Request, conn: Connection, user: User, status: int = 200, **context: object
 ) -> HTMLResponse:
+    claims = [
+        {**claim, "place": territory_name(conn, claim["territory_code"])}
+        for claim in verification.waiting_claims(conn, user)
+    ]
     return page(
         request,
         "account/operator.html",
@@ -168,13 +172,16 @@ def _operator_page(
         organisations=_organisations(conn),
         roles=[(role, ROLE_NAMES[role]) for role in ROLES],
         invitations=invitations.recent(conn),
+        claims=claims,
         **context,
     )
 
 
-@router.get("/operator", dependencies=[requires("admin")])
-def operator(request: Request, conn: ReadConn) -> HTMLResponse:
-    return _operator_page(request, conn)
+@router.get("/operator")
+def operator(
+    request: Request, conn: ReadConn, user: Annotated[User, requires("admin")]
+) -> HTMLResponse:
+    return _operator_page(request, conn, user)
 
 
 @router.post("/operator/invite")
@@ -195,9 +202,26 @@ def invite(
                 conn, user, email=email, name=name, organisation_id=organisation_id, role=role
             )
     except DualImpactError as exc:
-        return _operator_page(request, conn, 422, error=str(exc), form=form)
+        return _operator_page(request, conn, user, 422, error=str(exc), form=form)
     link = str(request.url_for("invitation_page", token=token))
-    return _operator_page(request, conn, invited=link, invited_email=email.strip().lower())
+    return _operator_page(request, conn, user, invited=link, invited_email=email.strip().lower())
+
+
+@router.post("/operator/claims/{activity_id}/approve")
+def approve_claim(
+    request: Request,
+    conn: WriteConn,
+    user: Annotated[User, requires("admin")],
+    activity_id: int,
+    organisation_id: Annotated[int, Form()],
+) -> Response:
+    """Approve a provider's claim that no charity or company number proved."""
+    try:
+        with conn.begin_nested():
+            verification.approve_claim(conn, user, activity_id, organisation_id)
+    except DualImpactError as exc:
+        return _operator_page(request, conn, user, 409, error=str(exc))
+    return done(request, conn, "/operator", "Claim approved: the provider now keeps the record.")
 
 
 @router.get("/invite/{token}", name="invitation_page")

@@ -161,3 +161,30 @@ def test_unknown_pages_are_pages_and_sign_in_never_leaves_the_site(
     check_page(phone)
     shoot(phone, shots, "sign-in-390")
     assert csrf_of(phone)
+
+
+def test_the_operator_approves_a_claim_no_number_proved(
+    page: Page, live_url: str, people: Accounts, engine: Engine, shots: Path
+) -> None:
+    from accounts.users import get_user
+    from accounts.verification import claim, state
+    from registry.records import register_activity
+
+    with engine.begin() as conn:
+        listed = register_activity(
+            conn,
+            {"name": "Blackbird Leys </script><b>boxing</b>", "postcode": "OX4 6HN"},
+            source="test",
+        ).activity_id
+        outcome = claim(conn, get_user(conn, people.users["provider"]), listed)
+    assert outcome.pending
+
+    sign_in(page, live_url, "admin")
+    row = page.locator("#claims tbody tr", has_text="Blackbird Leys </script><b>boxing</b>")
+    assert "Oxford Youth Trust" in row.inner_text()
+    check_page(page)
+    row.get_by_role("button", name="Approve").click()
+    assert "Claim approved" in page.locator(".done").inner_text()
+    assert page.locator("#claims tbody tr", has_text="Blackbird Leys").count() == 0
+    with engine.connect() as conn:
+        assert state(conn, listed)["verification"] == "claimed"

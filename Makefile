@@ -23,6 +23,7 @@ demo: db ## Set up, load the shared data, run matching and coverage, serve the a
 	$(DI) trust --territory E23000029
 	$(DI) recommend --postcode "OX4 1YA" --top 5
 	$(DI) coverage
+	$(DI) users demo
 	@echo "Web app and API at http://localhost:8000 (API docs at /docs); Ctrl-C stops it."
 	$(DI) serve --host 0.0.0.0 --port 8000
 

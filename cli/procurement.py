@@ -8,11 +8,12 @@ import os
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from accounts.users import create_organisation, create_user, user_by_email
 from cli.common import AS_USER, console, open_engine, print_json
 from geo.errors import InvalidInputError
+from geo.settings import get_settings, kept_secret
 from procurement import allowances, audit
 from procurement.visibility import Viewer
 
@@ -81,6 +82,58 @@ def users_create(
         )
         user_id = create_user(conn, email, name, password, organisation_id, role)
     console.print(f"User {user_id} ({email}, {role}) added to {organisation} ({kind}).")
+
+
+# The demo's people, one per role, in organisations labelled as fictional (they are not
+# real bodies): email → (role, organisation, kind, buyer kind, territories).
+DEMO_CAST = {
+    "lead@demo.invalid": ("buyer_lead", "Demo Police Force (fictional)", "buyer", "police"),
+    "evaluator@demo.invalid": (
+        "buyer_evaluator",
+        "Demo Police Force (fictional)",
+        "buyer",
+        "police",
+    ),
+    "supplier@demo.invalid": ("supplier", "Demo Facilities Ltd (fictional)", "supplier", None),
+    "provider@demo.invalid": ("provider", "Demo Youth Trust (fictional)", "provider", None),
+    "community@demo.invalid": (
+        "community",
+        "Demo Community Foundation (fictional)",
+        "community",
+        None,
+    ),
+    "admin@demo.invalid": ("admin", "Dual Impact platform", "operator", None),
+}
+
+
+@users_app.command("demo")
+def users_demo(
+    territory: str = typer.Option(
+        "E23000029", help="The territory the demo buyer buys for and the team works in."
+    ),
+) -> None:
+    """Add the demo's people (one per role, in organisations labelled fictional) with one
+    password, made once and kept in .dualimpact/demo_password; print how to sign in.
+    Running it again adds nobody twice."""
+    password = kept_secret(get_settings().local_db_dir.parent / "demo_password")
+    with open_engine() as engine, engine.begin() as conn:
+        for email, (role, organisation, kind, buyer_kind) in DEMO_CAST.items():
+            if conn.execute(text("SELECT 1 FROM app_user WHERE email = :e"), {"e": email}).first():
+                continue
+            organisation_id = create_organisation(
+                conn,
+                kind,
+                organisation,
+                buyer_kind=buyer_kind,
+                territories=[territory] if kind in ("buyer", "community") else [],
+            )
+            create_user(conn, email, email.split("@")[0].title(), password, organisation_id, role)
+    console.print(
+        "Demo sign-in (fictional organisations) at http://localhost:8000/sign-in as "
+        + ", ".join(DEMO_CAST)
+        + f"; password: {password}",
+        highlight=False,
+    )
 
 
 @audit_app.command("verify")

@@ -1,4 +1,5 @@
-"""Public reporting of awarded SPOs: the register, Procurement Act KPIs, and OCDS.
+"""Public reporting of awarded SPOs: the register and Procurement Act KPIs (the register as
+OCDS releases: :mod:`procurement.ocds`).
 
 Only awarded SPOs (awarded, delivering, completed) ever appear here: these functions read
 through the public condition of :mod:`procurement.visibility`, so a bid before award, or a
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, text
 from geo.errors import NotFoundError
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import anchor
-from procurement.records import AuditCheckpoint, OcdsPackage, OcdsRelease, RegisterEntry
+from procurement.records import RegisterEntry
 from procurement.visibility import ANONYMOUS, spo_filter
 
 
@@ -96,14 +97,29 @@ def kpis(conn: Connection, spo_id: int) -> pd.DataFrame:
     """An awarded SPO's commitments as contract KPIs with delivery against each, for the
     Procurement Act's contract performance notices (at least three KPIs for contracts over
     £5m, reported at least every 12 months)."""
-    frame = _kpis_of(conn, [spo_id]).drop(columns="spo_id")
+    frame = kpis_of(conn, [spo_id]).drop(columns="spo_id")
     if frame.empty:
         raise NotFoundError(f"no awarded SPO with id {spo_id}")
     return frame
 
 
-def _kpis_of(conn: Connection, spo_ids: list[int]) -> pd.DataFrame:
-    """KPI rows of the awarded SPOs among ``spo_ids`` (one query for all of them)."""
+def kpis_of(conn: Connection, spo_ids: list[int]) -> pd.DataFrame:
+    """KPI rows of the awarded SPOs among ``spo_ids``, one query for all of them.
+
+    Parameters
+    ----------
+    conn
+        Any connection.
+    spo_ids
+        The SPOs wanted; those not awarded (not public) are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per commitment: ``spo_id``, ``kpi_id`` (the commitment), the KPI, its
+        ``target``, ``delivered_confirmed`` and ``claimed`` in ``unit`` (pounds, hours or
+        jobs), ``progress`` (confirmed / target) and the people reached.
+    """
     public, _ = spo_filter(ANONYMOUS)
     frame = pd.read_sql(
         text(
@@ -136,98 +152,6 @@ def _kpis_of(conn: Connection, spo_ids: list[int]) -> pd.DataFrame:
     )
     frame["progress"] = (frame["delivered_confirmed"] / frame["target"]).round(4)
     return frame
-
-
-def ocds_package(conn: Connection, territory: str | None = None) -> OcdsPackage:
-    """The register as an Open Contracting (OCDS 1.1) release package: one award release
-    per awarded SPO, the SPO carried in ``socialPurchaseOrder`` (an extension)."""
-    entries = register(conn, territory)
-    all_kpis = _kpis_of(conn, [e["spo_id"] for e in entries])
-    releases: list[OcdsRelease] = []
-    for entry in entries:
-        items = all_kpis[all_kpis["spo_id"] == entry["spo_id"]]
-        awarded = entry["awarded_at"].isoformat() if entry["awarded_at"] else None
-        releases.append(
-            {
-                "ocid": entry["ocid"],
-                "id": f"{entry['ocid']}-spo-{entry['spo_id']}",
-                "date": awarded,
-                "tag": ["award"],
-                "initiationType": "tender",
-                "language": "en",
-                "parties": [
-                    {"id": f"buyer-{entry['buyer']}", "name": entry["buyer"], "roles": ["buyer"]},
-                    {
-                        "id": f"supplier-{entry['supplier']}",
-                        "name": entry["supplier"],
-                        "roles": ["supplier"],
-                    },
-                ],
-                "buyer": {"id": f"buyer-{entry['buyer']}", "name": entry["buyer"]},
-                "tender": {"id": str(entry["tender_id"]), "title": entry["tender"]},
-                "awards": [
-                    {
-                        "id": f"spo-{entry['spo_id']}",
-                        "date": awarded,
-                        "status": "active",
-                        "suppliers": [
-                            {"id": f"supplier-{entry['supplier']}", "name": entry["supplier"]}
-                        ],
-                    }
-                ],
-                "socialPurchaseOrder": {
-                    "id": entry["spo_id"],
-                    "auditCheckpoint": _published(entry["checkpoint"]),
-                    "territory": entry["territory_code"],
-                    "status": entry["status"],
-                    "committedValue": {"amount": entry["committed_gbp"], "currency": "GBP"},
-                    "deliveredValue": {
-                        "amount": entry["delivered_gbp"],
-                        "currency": "GBP",
-                        "basis": "confirmed by the activity's provider",
-                    },
-                    "commitments": [
-                        {
-                            "id": str(row.kpi_id),
-                            "activity": row.activity,
-                            "description": row.kpi,
-                            "kind": row.kind,
-                            "target": row.target,
-                            "unit": row.unit,
-                            "dueDate": row.due.isoformat(),
-                            "where": row.where,
-                            "forWhom": row.for_whom,
-                            "delivered": row.delivered_confirmed,
-                        }
-                        for row in items.itertuples()
-                    ],
-                },
-            }
-        )
-    return {
-        "uri": "dualimpact:register" + (f":{territory}" if territory else ""),
-        "version": "1.1",
-        "publisher": {"name": "Dual Impact register"},
-        # ``socialPurchaseOrder`` is this platform's own field, documented in the README;
-        # no published OCDS extension describes it yet.
-        "extensions": [],
-        "releases": releases,
-    }
-
-
-def _published(checkpoint: AuditCheckpoint | None) -> dict[str, object] | None:
-    """An SPO's latest audit checkpoint as the OCDS release carries it: whoever keeps the
-    release can later show the chain's head at that event was this hash, MACed so."""
-    if checkpoint is None:
-        return None
-    return {
-        "seq": checkpoint["seq"],
-        "headHash": checkpoint["head_hash"],
-        "mac": checkpoint["mac"],
-        "algorithm": "HMAC-SHA256",
-        "keyId": checkpoint["key_id"],
-        "date": checkpoint["at"].isoformat(),
-    }
 
 
 def value_by_territory(conn: Connection) -> pd.DataFrame:

@@ -76,8 +76,10 @@ def list_spos(
     *,
     tender_id: int | None = None,
     territory: str | None = None,
+    supplier_id: int | None = None,
 ) -> list[SpoSummary]:
-    """The SPOs ``viewer`` may see (of a tender, or in a territory), newest first."""
+    """The SPOs ``viewer`` may see (of a tender, in a territory, or of one supplier
+    organisation), newest first."""
     condition, params = spo_filter(viewer)
     rows = conn.execute(
         text(
@@ -89,10 +91,11 @@ def list_spos(
             WHERE {condition}
               AND (CAST(:tender AS int) IS NULL OR s.tender_id = :tender)
               AND (CAST(:territory AS text) IS NULL OR t.territory_code = :territory)
+              AND (CAST(:supplier AS int) IS NULL OR s.supplier_id = :supplier)
             ORDER BY s.id DESC
             """
         ),
-        {"tender": tender_id, "territory": territory, **params},
+        {"tender": tender_id, "territory": territory, "supplier": supplier_id, **params},
     ).mappings()
     return [cast(SpoSummary, dict(row)) for row in rows]
 

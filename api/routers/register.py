@@ -1,4 +1,5 @@
-"""The public register of awarded SPOs, their KPIs (CSV or JSON) and OCDS releases."""
+"""The public register of awarded SPOs, their KPIs (CSV or JSON), OCDS releases and the
+OCDS extension that declares their ``socialPurchaseOrder`` block."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from api.deps import ReadConn
 from api.schemas import Id
 from geo.attribution import SHORT
 from geo.jsonable import jsonable, records
-from procurement import reporting
+from procurement import ocds, reporting
 
 router = APIRouter(prefix="/register", tags=["register"])
 Territory = Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$", examples=["E23000029"])]
@@ -38,10 +39,19 @@ def register(
 
 
 @router.get("/ocds")
-def ocds(conn: ReadConn, territory: Territory = None) -> dict[str, Any]:
+def ocds_package(request: Request, conn: ReadConn, territory: Territory = None) -> dict[str, Any]:
     """The register as an Open Contracting (OCDS 1.1) release package; each SPO is in the
-    release's ``socialPurchaseOrder`` field."""
-    return jsonable(reporting.ocds_package(conn, territory))
+    release's ``socialPurchaseOrder`` block, declared by the extension served below. 404
+    while nothing is awarded (a package holds at least one release)."""
+    return jsonable(ocds.ocds_package(conn, str(request.base_url), territory))
+
+
+@router.get("/ocds/extension/{name}", response_model=None)
+def ocds_extension(name: ocds.ExtensionFile, request: Request) -> Response:
+    """The OCDS extension that declares ``socialPurchaseOrder``: its ``extension.json``,
+    ``release-schema.json`` (a JSON Merge Patch of the release schema) and ``README.md``."""
+    media = "text/markdown" if name.endswith(".md") else "application/json"
+    return Response(ocds.extension_file(name, str(request.base_url)), media_type=media)
 
 
 @router.get("/{spo_id}/kpis", response_model=None)

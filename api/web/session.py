@@ -9,14 +9,22 @@ which takes bearer tokens and never cookies, is outside it.
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from asgi_csrf import asgi_csrf
+from asgi_csrf import (
+    DEFAULT_COOKIE_NAME,
+    DEFAULT_SIGNING_NAMESPACE,
+    asgi_csrf,
+    cookies_from_scope,
+)
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accounts import sessions
 from accounts.sessions import Session
@@ -71,11 +79,46 @@ async def _refused(_scope: Scope, send: Send, _message_id: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# A multipart form's first part, when it is the token (our forms put it first): asgi-csrf's
+# own multipart reader does not work with python-multipart >= 0.0.2x (FileClass is gone),
+# so the token is checked here against the signed cookie, as asgi-csrf checks it, and then
+# handed on in the x-csrftoken header, which asgi-csrf checks first.
+_TOKEN_PART = re.compile(
+    rb'--(?P<boundary>[^\r\n]+)\r\ncontent-disposition: *form-data; *name="csrftoken"\r\n'
+    rb"\r\n(?P<token>[^\r\n]{1,200})\r\n",
+    re.IGNORECASE,
+)
+_TOKEN_PART_BYTES = 1024
+
+
+async def _token_first(scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
+    """The csrftoken of a multipart body whose first part it is (else None), reading at
+    most the first kilobyte; the messages read are replayed."""
+    read: list[Message] = []
+    head = b""
+    while len(head) < _TOKEN_PART_BYTES:
+        message = await receive()
+        read.append(message)
+        head += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return read.pop(0) if read else await receive()
+
+    found = _TOKEN_PART.match(head)
+    content_type = dict(scope["headers"]).get(b"content-type", b"")
+    if found is None or b"boundary=" + found["boundary"] not in content_type:
+        return None, replay
+    return found["token"], replay
+
+
 class CsrfProtection:
     """ASGI middleware: asgi-csrf on the web pages' forms; the API passes untouched."""
 
     def __init__(self, app: ASGIApp, *, secret: str, secure: bool) -> None:
         self.app = app
+        self.signer = URLSafeSerializer(secret)
         self.protected = asgi_csrf(
             app,
             signing_secret=secret,
@@ -91,9 +134,25 @@ class CsrfProtection:
         if scope["type"] == "http" and (
             scope["method"] in ("GET", "HEAD") or is_web_path(scope["path"])
         ):
+            headers = dict(scope["headers"])
+            if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+                token, receive = await _token_first(scope, receive)
+                if token is None or not self._matches_cookie(scope, token):
+                    await _refused(scope, send, None)
+                    return
+                scope = {**scope, "headers": [*scope["headers"], (b"x-csrftoken", token)]}
             await self.protected(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _matches_cookie(self, scope: Scope, token: bytes) -> bool:
+        """Whether ``token`` is the request's own signed csrftoken cookie."""
+        cookie = str(cookies_from_scope(scope).get(DEFAULT_COOKIE_NAME, ""))
+        try:
+            self.signer.loads(cookie, DEFAULT_SIGNING_NAMESPACE)
+        except BadSignature:
+            return False
+        return secrets.compare_digest(token, cookie.encode())
 
 
 def csrf_token(request: Request) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 from sqlalchemy import Engine
 
 from accounts.users import create_organisation, create_user
@@ -26,8 +26,8 @@ from tests.api.helpers import PASSWORD, TVP, Accounts
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DESKTOP = {"width": 1366, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 AXE_URL = assets.served_url(assets.AXE, "axe.min.js")
 
 # The community team of Thames Valley (test data, not a real organisation).

@@ -188,3 +188,22 @@ def test_the_operator_approves_a_claim_no_number_proved(
     assert page.locator("#claims tbody tr", has_text="Blackbird Leys").count() == 0
     with engine.connect() as conn:
         assert state(conn, listed)["verification"] == "claimed"
+
+
+def test_file_forms_need_their_token_first(page: Page, live_url: str, people: Accounts) -> None:
+    sign_in(page, live_url, "analyst")
+    token = csrf_of(page)
+    upload = {"name": "x.txt", "mimeType": "text/plain", "buffer": b"hello"}
+    for form in (
+        {"file": upload},  # no token
+        {"csrftoken": "forged", "file": upload},  # a wrong one
+        {"file": upload, "csrftoken": token},  # the right one, after the file
+    ):
+        response = page.request.post(live_url + "/account/password", multipart=form)
+        assert response.status == 403, form
+        assert "Nothing was changed" in response.text()
+    # The right token first: through to the page (which then wants its own fields).
+    response = page.request.post(
+        live_url + "/account/password", multipart={"csrftoken": token, "file": upload}
+    )
+    assert response.status == 422

@@ -35,13 +35,17 @@ class TenderIn(Body):
     title: Short
     territory_code: Annotated[str, Field(pattern=r"^(E23|W15|S23|N23)\d{6}$")]
     contract_value_gbp: Positive
-    social_value_weighting_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    # PPN 002 (which replaced PPN 06/20 in February 2025) asks for at least 10 %.
+    social_value_weighting_pct: Annotated[float, Field(ge=10, le=100, allow_inf_nan=False)]
     outcomes: Annotated[list[Annotated[str, Field(max_length=60)]], Field(max_length=20)] = []
     bid_deadline: datetime
     contract_start: date
     delivery_postcodes: Annotated[
         list[Annotated[str, Field(max_length=12)]], Field(max_length=50)
     ] = []
+    # The Find a Tender notice, when there is one (checked by procurement.tenders).
+    ocid: Annotated[str, Field(max_length=120)] | None = None
+    notice_url: Annotated[str, Field(max_length=2_000)] | None = None
 
 
 class CommitmentIn(Body):

@@ -22,7 +22,7 @@ from geo.errors import ConflictError, NotFoundError, PermissionDeniedError
 from procurement import audit
 from procurement.records import CommitmentTerms, SpoState
 from procurement.states import TRANSITIONS, allowed_next
-from procurement.visibility import Viewer, spo_filter
+from procurement.visibility import Viewer, sealed_message, spo_filter
 
 
 def find_spo(conn: Connection, spo_id: int, user: User, *, lock: bool = False) -> SpoState:
@@ -41,6 +41,9 @@ def find_spo(conn: Connection, spo_id: int, user: User, *, lock: bool = False) -
 
     Raises
     ------
+    ConflictError
+        ``user`` works for the tender's buyer and the SPO is a submitted bid still sealed
+        (the bid deadline has not passed): the message says when evaluation opens.
     NotFoundError
         There is no such SPO, or ``user`` may not see it.
     """
@@ -58,8 +61,24 @@ def find_spo(conn: Connection, spo_id: int, user: User, *, lock: bool = False) -
         .one_or_none()
     )
     if row is None:
+        _refuse_sealed(conn, spo_id, user)
         raise NotFoundError(f"no SPO with id {spo_id} that you may see")
     return cast(SpoState, dict(row))
+
+
+def _refuse_sealed(conn: Connection, spo_id: int, user: User) -> None:
+    """Refuse (ConflictError, saying when evaluation opens) a bid on one of ``user``'s
+    organisation's tenders that is submitted but still sealed; a draft stays unknown."""
+    deadline = conn.execute(
+        text(
+            "SELECT t.bid_deadline FROM spo s JOIN tender t ON t.id = s.tender_id"
+            " WHERE s.id = :id AND t.buyer_id = :org AND s.submitted_at IS NOT NULL"
+            " AND t.bid_deadline > now()"
+        ),
+        {"id": spo_id, "org": user.organisation_id},
+    ).scalar()
+    if deadline is not None:
+        raise ConflictError(sealed_message(deadline))
 
 
 def locked(conn: Connection, spo_id: int, user: User) -> SpoState:

@@ -9,7 +9,7 @@ Two families:
 * records the package publishes (the API returns them): :class:`TenderSummary`,
   :class:`TenderRecord`, :class:`AllowanceRecord`, :class:`SpoSummary`, :class:`SpoRecord`,
   :class:`CommitmentRecord`, :class:`ScoreResult`, :class:`RegisterEntry`,
-  :class:`AuditEventRecord`, :class:`AuditCheckpoint` and :data:`OcdsPackage`;
+  :class:`AuditEventRecord` and :class:`AuditCheckpoint`;
 * rows the lifecycle reads to decide what may happen (:mod:`procurement.lifecycle`):
   :class:`SpoState`, :class:`CommitmentTerms` and :class:`DeliveryState`.
 """
@@ -39,6 +39,8 @@ class TenderSummary(TypedDict):
     contract_value_gbp: float
     bid_deadline: datetime
     buyer: str
+    ocid: str | None
+    notice_url: str | None
 
 
 class TenderRecord(TenderSummary):
@@ -47,7 +49,6 @@ class TenderRecord(TenderSummary):
     social_value_weighting_pct: float
     outcomes: list[str]
     contract_start: date
-    ocid: str | None
     buyer_id: int
     buyer_kind: str | None
     delivery_locations: list[TenderLocation]
@@ -160,6 +161,28 @@ class CommitmentTerms(TypedDict):
     by_when: date
 
 
+class DeliveryRecord(TypedDict):
+    """A delivery claimed against a commitment, as the tender's buyer follows it
+    (:func:`procurement.tenders.deliveries`): amounts, who answered for the provider and
+    whether the buyer signed it off."""
+
+    id: int
+    spo_id: int
+    commitment_id: int
+    activity: str
+    what: str
+    money_paid_gbp: float
+    hours_given: float
+    people_reached: int
+    evidence_links: list[str]
+    note: str | None
+    claimed_at: datetime
+    claimed_by: str | None
+    provider_status: str
+    provider_note: str | None
+    signed_off: bool
+
+
 class DeliveryState(TypedDict):
     """The columns of a delivery claim that decide who may confirm or sign it off."""
 
@@ -223,17 +246,3 @@ class RegisterEntry(TypedDict):
     activities: list[str]
     allowances: list[str]
     checkpoint: AuditCheckpoint | None
-
-
-# An OCDS 1.1 release (JSON): its schema is the Open Contracting standard's, not ours.
-OcdsRelease = dict[str, object]
-
-
-class OcdsPackage(TypedDict):
-    """An OCDS 1.1 release package (:func:`procurement.reporting.ocds_package`)."""
-
-    uri: str
-    version: str
-    publisher: dict[str, str]
-    extensions: list[str]
-    releases: list[OcdsRelease]

@@ -27,13 +27,13 @@ from accounts.users import User
 from geo.errors import ConflictError, InvalidInputError
 from matching.need import NeedIndex
 from matching.recommend import served_need
-from matching.spo_score import Rubric, score_spo
+from matching.spo_score import Rubric, SpoScore, score_spo
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import audit, ledger
 from procurement.allowances import unallowed
 from procurement.lifecycle import authorise, change_state, check_move, commitment, find_spo, locked
 from procurement.records import ScoreResult, SpoState, TenderRecord
-from procurement.spo_queries import submission_problems
+from procurement.spo_queries import get_spo, submission_problems
 from procurement.states import (
     AWARDED,
     COMPLETED,
@@ -48,6 +48,7 @@ from procurement.states import (
 )
 from procurement.tables import COMMITMENT_KINDS
 from procurement.tenders import get_tender
+from procurement.visibility import Viewer
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,7 @@ def score(
         raise InvalidInputError(f"an override must be between 0 and 100 (got {override})")
     if override is not None and len((reason or "").strip()) < 10:
         raise InvalidInputError("an override needs a reason (at least a sentence) for the record")
-    result = score_spo(
-        _scoring_inputs(conn, spo_id, tender, need),
-        tender["contract_value_gbp"],
-        contract_start=tender["contract_start"],
-        rubric=rubric,
-    )
+    result = _assess(conn, spo_id, tender, need, rubric)
     conn.execute(
         text(
             """
@@ -208,6 +204,24 @@ def score(
     else:
         audit.append(conn, spo_id, user.id, "rescored", reason=reason, payload=details)
     return scored
+
+
+def assess(
+    conn: Connection, viewer: Viewer, spo_id: int, need: NeedIndex, rubric: Rubric = Rubric()
+) -> SpoScore:
+    """The standard rubric's score of an SPO ``viewer`` may see, with its components and
+    the reasons for each, computed exactly as :func:`score` computes it but recording
+    nothing (for the buyer's side-by-side comparison, and the supplier's own preview).
+
+    Raises
+    ------
+    NotFoundError
+        There is no such SPO, or ``viewer`` may not see it.
+    InvalidInputError
+        The SPO has no commitment of value to score.
+    """
+    spo = get_spo(conn, viewer, spo_id)
+    return _assess(conn, spo_id, get_tender(conn, spo["tender_id"]), need, rubric)
 
 
 def award(conn: Connection, user: User, spo_id: int) -> None:
@@ -369,6 +383,18 @@ def _insert_commitments(conn: Connection, spo_id: int, commitments: list[Commitm
                 "by": c.by_when,
             },
         )
+
+
+def _assess(
+    conn: Connection, spo_id: int, tender: TenderRecord, need: NeedIndex, rubric: Rubric
+) -> SpoScore:
+    """The SPO's score under ``rubric`` against its tender (callers check who may see it)."""
+    return score_spo(
+        _scoring_inputs(conn, spo_id, tender, need),
+        tender["contract_value_gbp"],
+        contract_start=tender["contract_start"],
+        rubric=rubric,
+    )
 
 
 def _scoring_inputs(

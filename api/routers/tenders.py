@@ -30,7 +30,8 @@ class AllowanceIn(Body):
 @router.post("", status_code=status.HTTP_201_CREATED)
 def open_tender(body: TenderIn, conn: WriteConn, user: CurrentUser) -> dict[str, Any]:
     """A buyer lead opens a tender for one of its territories (social value weighted at
-    least 10 %, as PPN 06/20 asks)."""
+    least 10 %, as PPN 002 asks), with its Find a Tender OCID and notice link if it has
+    them."""
     spec = tenders.TenderSpec(**body.model_dump())
     geocoder = Geocoder(gazetteer_for(conn, body.delivery_postcodes), None)
     tender_id = tenders.open_tender(conn, user, spec, geocoder)
@@ -48,6 +49,13 @@ def list_tenders(
 @router.get("/{tender_id}")
 def get_tender(tender_id: Id, conn: ReadConn) -> dict[str, Any]:
     return jsonable(tenders.get_tender(conn, tender_id))
+
+
+@router.get("/{tender_id}/bids")
+def bids(tender_id: Id, conn: ReadConn, user: CurrentUser) -> dict[str, Any]:
+    """For the tender's buyer: how many bids are in (the bids themselves are sealed until
+    the bid deadline)."""
+    return {"tender": tender_id, "bids_in": tenders.bids_in(conn, user, tender_id)}
 
 
 @router.get("/{tender_id}/recommendations")
@@ -94,8 +102,9 @@ def draft_spo(tender_id: Id, body: SpoIn, conn: WriteConn, user: CurrentUser) ->
 
 @router.get("/{tender_id}/spos")
 def tender_spos(tender_id: Id, conn: ReadConn, viewer: ViewerDep) -> dict[str, Any]:
-    """The tender's SPOs you may see: before award only your own (supplier) or all of
-    them (the tender's buyer); after award, the winner."""
+    """The tender's SPOs you may see: before award your own (supplier) or, from the bid
+    deadline on, the submitted ones (the tender's buyer; sealed until then); after award,
+    the winner."""
     tenders.get_tender(conn, tender_id)
     return {"spos": jsonable(spo_queries.list_spos(conn, viewer, tender_id=tender_id))}
 

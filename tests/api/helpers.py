@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
 from accounts import tokens
@@ -119,3 +121,16 @@ def commitment(activity_id: int, quantity: float = 4_000, **changes: Any) -> dic
         "by_when": (date.today() + timedelta(days=200)).isoformat(),
         **changes,
     }
+
+
+def close_bidding(where: Engine | Connection | TestClient, tender_id: int) -> None:
+    """Test set-up: move the tender's bid deadline a minute into the past, as if bidding
+    had closed, so its buyer may read and score the sealed bids. ``where`` is an engine, a
+    connection (in its transaction) or the test client (through its app's engine)."""
+    change = text("UPDATE tender SET bid_deadline = now() - interval '1 minute' WHERE id = :id")
+    if isinstance(where, Connection):
+        where.execute(change, {"id": tender_id})
+        return
+    engine = where if isinstance(where, Engine) else cast(FastAPI, where.app).state.engine
+    with engine.begin() as conn:
+        conn.execute(change, {"id": tender_id})

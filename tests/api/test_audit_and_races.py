@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli
 from geo.settings import Settings
 from procurement import audit
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, close_bidding, commitment, tender_body
 
 
 def _scored_bids(
@@ -33,8 +33,10 @@ def _scored_bids(
             f"/tenders/{tender}/spos", json=body, headers=accounts.headers(who)
         ).json()["id"]
         assert client.post(f"/spos/{spo}/submit", headers=accounts.headers(who)).status_code == 200
-        assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
         spos.append(spo)
+    close_bidding(client, tender)
+    for spo in spos:
+        assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
     return tender, spos
 
 

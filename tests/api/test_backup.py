@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli
 from geo.db import make_engine
 from geo.settings import get_settings
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, close_bidding, commitment, tender_body
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -48,8 +48,9 @@ def _delivering_spo(client: TestClient, accounts: Accounts, world: World) -> int
     tender = client.post("/tenders", json=tender_body(), headers=lead).json()["id"]
     body = {"commitments": [commitment(world.youth_club, 2_000)]}
     spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
-    for path, headers in ((f"/spos/{spo}/submit", supplier), (f"/spos/{spo}/score", lead)):
-        assert client.post(path, json={}, headers=headers).status_code == 200
+    assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
+    close_bidding(client, tender)
+    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
     awarded = client.post(f"/spos/{spo}/award", headers=lead).json()
     claim = client.post(
         f"/commitments/{awarded['commitments'][0]['id']}/deliveries",

@@ -1,5 +1,6 @@
 """Before award an SPO is seen only by its supplier and the tender's buyer — in every
-list, search, GeoJSON, count and export. After award only the winner is published."""
+list, search, GeoJSON, count and export; the buyer sees it only once bidding has closed
+(sealed bids), and never a draft. After award only the winner is published."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, close_bidding, commitment, tender_body
 
 OUTSIDERS = [None, "supplier_b", "met_lead", "provider", "other_provider"]
 INSIDERS = ["supplier_a", "tvp_lead", "tvp_evaluator", "admin"]
@@ -83,6 +84,7 @@ def test_the_supplier_and_the_buyer_see_the_bid(
     client: TestClient, accounts: Accounts, world: World, insider: str
 ) -> None:
     tender, spo = _bid(client, accounts, world, "supplier_a", "SECRET-BID-TEXT")
+    close_bidding(client, tender)
     headers = accounts.headers(insider)
     assert client.get(f"/spos/{spo}", headers=headers).json()["summary"] == "SECRET-BID-TEXT"
     assert [
@@ -90,6 +92,38 @@ def test_the_supplier_and_the_buyer_see_the_bid(
     ] == [spo]
     assert _backing(client, headers, world) == 1
     assert client.get("/register", headers=headers).json()["spos"] == []  # not public yet
+
+
+@pytest.mark.parametrize("buyer", ["tvp_lead", "tvp_evaluator", "analyst"])
+def test_the_buyer_counts_sealed_bids_but_reads_none_before_the_deadline(
+    client: TestClient, accounts: Accounts, world: World, buyer: str
+) -> None:
+    tender, spo = _bid(client, accounts, world, "supplier_a", "SECRET-BID-TEXT")
+    draft = client.post(
+        f"/tenders/{tender}/spos",
+        json={"summary": "DRAFT-TEXT", "commitments": [commitment(world.youth_club, 1_000)]},
+        headers=accounts.headers("supplier_b"),
+    ).json()["id"]
+    headers = accounts.headers(buyer)
+    for path, body in _everything(client, headers, world, tender, spo).items():
+        assert "SECRET-BID-TEXT" not in body and "Acme" not in body, (buyer, path)
+    assert client.get(f"/spos/{spo}", headers=headers).status_code == 404
+    assert _backing(client, headers, world) == 0
+    if buyer != "analyst":
+        assert client.get(f"/tenders/{tender}/bids", headers=headers).json()["bids_in"] == 1
+        sealed = client.post(f"/spos/{spo}/score", json={}, headers=headers)
+        assert sealed.status_code == 409
+        assert "bids are sealed until" in sealed.json()["detail"]
+        assert "evaluation opens then" in sealed.json()["detail"]
+    # From the deadline on it reads the submitted bid, never the draft.
+    close_bidding(client, tender)
+    assert client.get(f"/spos/{spo}", headers=headers).json()["summary"] == "SECRET-BID-TEXT"
+    assert client.get(f"/spos/{draft}", headers=headers).status_code == 404
+    listed = client.get(f"/tenders/{tender}/spos", headers=headers).json()["spos"]
+    assert [s["id"] for s in listed] == [spo]
+    # Another buyer never learns the count.
+    other = client.get(f"/tenders/{tender}/bids", headers=accounts.headers("met_lead"))
+    assert other.status_code == 403
 
 
 def test_after_award_the_winner_is_public_and_losers_never_are(
@@ -108,7 +142,9 @@ def test_after_award_the_winner_is_public_and_losers_never_are(
             client.post(f"/spos/{ids[who]}/submit", headers=accounts.headers(who)).status_code
             == 200
         )
-        assert client.post(f"/spos/{ids[who]}/score", json={}, headers=lead).status_code == 200
+    close_bidding(client, tender)
+    for spo in ids.values():
+        assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
     assert client.post(f"/spos/{ids['supplier_a']}/award", headers=lead).status_code == 200
 
     for reader in (None, "met_lead", "provider"):

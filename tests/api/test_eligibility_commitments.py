@@ -14,7 +14,14 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from cli.procurement import tender_app
-from tests.api.helpers import Accounts, World, commitment, set_ineligible, tender_body
+from tests.api.helpers import (
+    Accounts,
+    World,
+    close_bidding,
+    commitment,
+    set_ineligible,
+    tender_body,
+)
 
 SCHOOL = "core education: a school, not a dual-impact programme"
 REASON = "The club runs its youth sessions from this school's sports hall."
@@ -135,12 +142,14 @@ def test_eligibility_is_checked_again_at_submission_and_award(
 
     _ok(_allow(client, accounts, tender, world.youth_club), 201)
     _ok(client.post(f"/spos/{spo}/submit", headers=supplier))
+    close_bidding(engine, tender)
     _ok(client.post(f"/spos/{spo}/score", json={}, headers=lead))
 
     # Decided ineligible after submission, without an allowance: the buyer cannot award.
     second = _tender(client, accounts)
     bid = _ok(_draft(client, accounts, second, world.food_bank), 201)["id"]
     _ok(client.post(f"/spos/{bid}/submit", headers=supplier))
+    close_bidding(engine, second)
     _ok(client.post(f"/spos/{bid}/score", json={}, headers=lead))
     with engine.begin() as conn:
         set_ineligible(conn, world.food_bank, SCHOOL)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.api.helpers import MET, Accounts, World, commitment, tender_body
+from tests.api.helpers import MET, Accounts, World, close_bidding, commitment, tender_body
 
 
 def _ok(response: Any, status: int = 200) -> Any:
@@ -27,6 +27,7 @@ def _submitted_spo(
     tender: int | None = None,
     quantity: float = 4_000,
 ) -> tuple[int, int]:
+    """A submitted SPO, its tender's bidding then closed (the buyer may read and score it)."""
     if tender is None:
         tender = _ok(
             client.post("/tenders", json=tender_body(), headers=accounts.headers("tvp_lead")), 201
@@ -40,6 +41,7 @@ def _submitted_spo(
         201,
     )["id"]
     _ok(client.post(f"/spos/{spo}/submit", headers=accounts.headers(who)))
+    close_bidding(client, tender)
     return tender, spo
 
 
@@ -61,6 +63,7 @@ def test_the_whole_lifecycle_through_http(
     assert spo["status"] == "draft" and spo["next_states"] == ["submitted", "withdrawn", "lapsed"]
     assert _ok(client.post(f"/spos/{spo['id']}/submit", headers=supplier))["status"] == "submitted"
 
+    close_bidding(client, tender["id"])
     scored = _ok(
         client.post(f"/spos/{spo['id']}/score", json={}, headers=accounts.headers("tvp_evaluator"))
     )
@@ -113,7 +116,7 @@ def test_the_whole_lifecycle_through_http(
     (row,) = csv.DictReader(io.StringIO(response.text))
     assert float(row["delivered_confirmed"]) == 1_500 and row["unit"] == "GBP"
     (release,) = _ok(client.get("/register/ocds"))["releases"]
-    assert release["ocid"] == tender["ocid"] and release["tag"] == ["award"]
+    assert release["ocid"] == tender["ocid"] and release["tag"] == ["award", "contract"]
     assert release["socialPurchaseOrder"]["deliveredValue"]["amount"] == 1_500
 
     assert _ok(client.post(f"/spos/{spo['id']}/complete", headers=lead))["status"] == "completed"
@@ -146,12 +149,15 @@ def test_illegal_transitions_answer_409_with_the_reason(
     body = {"commitments": [commitment(world.youth_club)]}
     spo = _ok(client.post(f"/tenders/{tender}/spos", json=body, headers=supplier), 201)["id"]
 
-    response = client.post(f"/spos/{spo}/award", headers=lead)
-    assert response.status_code == 409
-    assert "is draft: it cannot become awarded" in response.json()["detail"]
-    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 409
+    # The buyer never sees a draft: acting on one finds nothing.
+    assert client.post(f"/spos/{spo}/award", headers=lead).status_code == 404
+    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 404
 
     _ok(client.post(f"/spos/{spo}/submit", headers=supplier))
+    close_bidding(client, tender)
+    response = client.post(f"/spos/{spo}/award", headers=lead)
+    assert response.status_code == 409
+    assert "is submitted: it cannot become awarded" in response.json()["detail"]
     again = client.post(f"/spos/{spo}/submit", headers=supplier)
     assert again.status_code == 409 and "submitted" in again.json()["detail"]
     edit = client.put(f"/spos/{spo}/commitments", json=body, headers=supplier)
@@ -356,7 +362,26 @@ def test_buyers_open_tenders_only_for_their_territories(
         json=tender_body(social_value_weighting_pct=5),
         headers=accounts.headers("tvp_lead"),
     )
-    assert low.status_code == 422 and "PPN 06/20" in low.json()["detail"]
+    assert low.status_code == 422 and "greater than or equal to 10" in low.text
+    # The Find a Tender notice, when there is one: a real OCID and an https link.
+    notice = {
+        "ocid": "ocds-h6vhtk-0abc12",
+        "notice_url": "https://www.find-tender.service.gov.uk/Notice/0abc12",
+    }
+    found = _ok(
+        client.post("/tenders", json=tender_body(**notice), headers=accounts.headers("tvp_lead")),
+        201,
+    )
+    assert found["ocid"] == notice["ocid"] and found["notice_url"] == notice["notice_url"]
+    listed = _ok(client.get(f"/tenders?territory={found['territory_code']}"))["tenders"]
+    assert listed[0]["notice_url"] == notice["notice_url"]
+    bad = client.post(
+        "/tenders",
+        json=tender_body(ocid="FTS-0abc12", notice_url="http://example.org/notice"),
+        headers=accounts.headers("tvp_lead"),
+    )
+    assert bad.status_code == 422
+    assert "is not an OCID" in bad.json()["detail"] and "https://" in bad.json()["detail"]
     wrong_place = client.post(
         "/tenders",
         json=tender_body(delivery_postcodes=["B1 1AA"]),
@@ -366,4 +391,4 @@ def test_buyers_open_tenders_only_for_their_territories(
         wrong_place.status_code == 422
         and "B1 1AA is outside territory" in wrong_place.json()["detail"]
     )
-    assert _ok(client.get("/tenders"))["tenders"] == []
+    assert [t["id"] for t in _ok(client.get("/tenders"))["tenders"]] == [found["id"]]

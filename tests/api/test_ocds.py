@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT4
 from sqlalchemy import Engine, text
 
 from procurement import ocds
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, close_bidding, commitment, tender_body
 
 RELEASE_ID = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 EXTENSION = Path(ocds.__file__).parent / "data" / "ocds_extension"
@@ -140,11 +140,7 @@ def _awarded(
             client.post(f"/tenders/{tender}/spos", json=body, headers=headers), 201
         )["id"]
         _ok(client.post(f"/spos/{spos[persona]}/submit", headers=headers))
-    with engine.begin() as conn:  # the deadline passes: evaluation opens
-        conn.execute(
-            text("UPDATE tender SET bid_deadline = now() - interval '1 minute' WHERE id = :id"),
-            {"id": tender},
-        )
+    close_bidding(engine, tender)  # the deadline passes: evaluation opens
     for spo in spos.values():
         _ok(client.post(f"/spos/{spo}/score", json={}, headers=lead))
     awarded = _ok(client.post(f"/spos/{spos['supplier_a']}/award", headers=lead))

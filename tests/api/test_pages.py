@@ -9,7 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.api.helpers import Accounts, World, commitment, set_ineligible, tender_body
+from tests.api.helpers import (
+    Accounts,
+    World,
+    close_bidding,
+    commitment,
+    set_ineligible,
+    tender_body,
+)
 
 PUBLIC_PAGES = [
     "/",
@@ -53,6 +60,7 @@ def test_pages_never_show_a_bid_before_award_and_show_the_winner_after(
     body = {"summary": "SECRET-BID", "commitments": [commitment(world.youth_club, 3_000)]}
     spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
     assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
+    close_bidding(engine, tender)
     assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
     for path in PUBLIC_PAGES:
         response = client.get(path, headers=supplier)  # even the bidder's own session

@@ -17,7 +17,14 @@ from accounts.users import User
 from cli.main import app as cli
 from geo.errors import PermissionDeniedError
 from procurement import states
-from tests.api.helpers import Accounts, World, commitment, tender_body, with_more_cast
+from tests.api.helpers import (
+    Accounts,
+    World,
+    close_bidding,
+    commitment,
+    tender_body,
+    with_more_cast,
+)
 
 OVERRIDE_REASON = "The provider's new budget shows a smaller shortfall for next year"
 
@@ -60,6 +67,7 @@ def _awarded(client: TestClient, everyone: Accounts, activity_id: int, quantity:
     body = {"commitments": [commitment(activity_id, quantity)]}
     spo = _ok(client.post(f"/tenders/{tender}/spos", json=body, headers=supplier), 201)["id"]
     _ok(client.post(f"/spos/{spo}/submit", headers=supplier))
+    close_bidding(client, tender)
     _ok(client.post(f"/spos/{spo}/score", json={}, headers=lead))
     _ok(client.post(f"/spos/{spo}/award", headers=lead))
     return int(spo)

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Dialog, Page, expect
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from tests.api.helpers import Accounts, World, commitment, tender_body
+from tests.api.helpers import Accounts, World, close_bidding, commitment, tender_body
 from tests.web.conftest import check_page, csrf_of, shoot, sign_in
 
 HOSTILE = "Kit </script><b>bold</b> ${alert(1)} for the team"
@@ -27,18 +27,9 @@ def _api(live_url: str, people: Accounts, persona: str, path: str, body: Any = N
     return response.json()
 
 
-def _close_bids(engine: Engine, tender: int) -> None:
-    """Move the tender's bid deadline into the past (the buyer evaluates after it)."""
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE tender SET bid_deadline = now() - interval '1 minute' WHERE id = :id"),
-            {"id": tender},
-        )
-
-
 def _award(live_url: str, people: Accounts, engine: Engine, tender: int, spo: int) -> float:
     """The buyer closes bids, scores and awards the SPO; returns the buyer's score."""
-    _close_bids(engine, tender)
+    close_bidding(engine, tender)
     scored = _api(live_url, people, "tvp_evaluator", f"/spos/{spo}/score", {})
     _api(live_url, people, "tvp_lead", f"/spos/{spo}/award")
     score: float = scored["scoring"]["score"]

@@ -4,7 +4,7 @@ window.ui = SwaggerUIBundle({
   url: document.getElementById("swagger-ui").dataset.openapiUrl,
   dom_id: "#swagger-ui",
   layout: "BaseLayout",
-  deepLinking: true,
+  deepLinking: false, // its path links sit inside buttons (nested controls: not accessible)
   showExtensions: true,
   showCommonExtensions: true,
   validatorUrl: null,

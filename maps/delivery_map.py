@@ -18,10 +18,10 @@ from maps.render import (
     DEFAULT_TILES,
     SAFEGUARDED_RESOLUTION,
     Assets,
-    _legend,
-    _map,
     _popup,
     _square,
+    add_legend,
+    base_map,
     safe_text,
 )
 from procurement.records import TenderLocation
@@ -89,7 +89,7 @@ def delivery_map(
         if points
         else (54.0, -2.5)
     )
-    fmap = _map(centre, 11 if points else 6, mode, tiles)
+    fmap = base_map(centre, 11 if points else 6, mode, tiles)
     sites = folium.FeatureGroup(name="Where the contract is delivered")
     for loc in locations:
         _square((loc["lat"], loc["lon"]), 14, f"Contract delivered at {loc['label']}").add_to(sites)
@@ -117,7 +117,7 @@ def delivery_map(
                 tooltip=safe_text(f"{site['label']} → {name}"),
             ).add_to(backed)
     backed.add_to(fmap)
-    _legend(
+    add_legend(
         fmap,
         f"Delivery: {title}",
         [

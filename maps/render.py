@@ -113,7 +113,9 @@ def safe_text(value: object) -> str:
     return str(value).translate(_CHARACTER_REFERENCES)
 
 
-def _map(location: tuple[float, float], zoom: int, mode: Assets, tiles: str | None) -> folium.Map:
+def base_map(
+    location: tuple[float, float], zoom: int, mode: Assets, tiles: str | None
+) -> folium.Map:
     """A map with local (or inlined) Leaflet, a base layer (``tiles``: a folium tile
     name such as "OpenStreetMap", or None for none), a scale bar and the data
     attribution."""
@@ -155,7 +157,7 @@ def use_assets(
         header.add_child(Element(f"<script>{js}</script>"), name=f"{library.name}_js_inline")
 
 
-def _legend(
+def add_legend(
     fmap: folium.Map, title: str, entries: Iterable[tuple[str, str]], *, open_: bool = True
 ) -> None:
     # SVG swatches: a fill attribute is not a style, so the policy need not allow one.
@@ -172,13 +174,26 @@ def _legend(
     )
 
 
-def _gap_colours() -> cm.LinearColormap:
+def add_outline(fmap: folium.Map, outline: gpd.GeoDataFrame | None) -> None:
+    """Draw a territory's boundary (EPSG:4326) on ``fmap`` and fit the map to it."""
+    if outline is None or outline.empty:
+        return
+    folium.GeoJson(
+        json.loads(outline[["geometry"]].to_json(drop_id=True)),
+        name="Territory boundary",
+        style_function=lambda _: {"color": "#0b0c0c", "weight": 2, "fill": False},
+    ).add_to(fmap)
+    west, south, east, north = outline.total_bounds
+    fmap.fit_bounds([(south, west), (north, east)])
+
+
+def gap_colours() -> cm.LinearColormap:
     return cm.LinearColormap(
         GAP_SCALE, vmin=0.0, vmax=0.8, caption="Gap index (need × missing reach)"
     )
 
 
-def _gap_entries() -> list[tuple[str, str]]:
+def gap_entries() -> list[tuple[str, str]]:
     return [
         (GAP_SCALE[0], "gap 0 (well served)"),
         (GAP_SCALE[2], "gap 0.4"),
@@ -198,11 +213,11 @@ def uk_map(
     most-deprived population within reach of an SPO-backed activity. ``include_all``:
     the summary counts every open activity, not only the trusted ones (the tooltips say
     which)."""
-    fmap = _map(UK_CENTRE, UK_ZOOM, mode, tiles)
+    fmap = base_map(UK_CENTRE, UK_ZOOM, mode, tiles)
     data = outlines[["code", "geometry"]].merge(
         summary, left_on="code", right_on="territory_code", how="left"
     )
-    colours = _gap_colours()
+    colours = gap_colours()
     backed = cm.LinearColormap(["#f7fcf5", "#74c476", "#00441b"], vmin=0.0, vmax=1.0)
     tooltip = {
         "name": "Territory",
@@ -238,7 +253,7 @@ def uk_map(
             tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
             highlight_function=lambda _: {"weight": 3},
         ).add_to(fmap)
-    _legend(fmap, "Gap index", _gap_entries())
+    add_legend(fmap, "Gap index", gap_entries())
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 
@@ -463,20 +478,13 @@ def territory_map(
     """One territory: need and gap on hexagons, activities, supplier sites, activity
     density, and the awarded SPOs' links from supplier sites to the activities they back."""
     centre = (float(areas["lat"].mean()), float(areas["lon"].mean()))
-    fmap = _map(centre, 9, mode, tiles)
-    if outline is not None and not outline.empty:
-        folium.GeoJson(
-            json.loads(outline[["geometry"]].to_json(drop_id=True)),
-            name="Territory boundary",
-            style_function=lambda _: {"color": "#0b0c0c", "weight": 2, "fill": False},
-        ).add_to(fmap)
-        west, south, east, north = outline.total_bounds
-        fmap.fit_bounds([(south, west), (north, east)])
+    fmap = base_map(centre, 9, mode, tiles)
+    add_outline(fmap, outline)
     cells = need_hexagons(areas)
     _hex_layer(
         cells,
         "gap_index",
-        _gap_colours(),
+        gap_colours(),
         "Gap index (need areas on hexagons)",
         ["gap_index", "need", "reach", "population", "need_areas"],
     ).add_to(fmap)
@@ -497,7 +505,7 @@ def territory_map(
     ).add_to(fmap)
     add_links(fmap, links)
     untrusted = "trusted" in activities and not activities["trusted"].fillna(False).all()
-    _legend(
+    add_legend(
         fmap,
         "Activity themes",
         [
@@ -506,7 +514,7 @@ def territory_map(
             *([("#dddddd", "faded: not trusted (not eligible, or lapsed)")] if untrusted else []),
             ("#ffffff", "□ supplier site"),
             ("#2c7fb8", "— awarded SPO"),
-            *_gap_entries(),
+            *gap_entries(),
         ],
         open_=False,
     )
@@ -546,7 +554,7 @@ def finder_map(
     tiles: str | None = DEFAULT_TILES,
 ) -> folium.Map:
     """A supplier's site and the ranked activities near it (safeguarded ones: no point)."""
-    fmap = _map((origin[0], origin[1]), 12, mode, tiles)
+    fmap = base_map((origin[0], origin[1]), 12, mode, tiles)
     _square((origin[0], origin[1]), 14, f"Your site: {origin[2]}").add_to(fmap)
     group = folium.FeatureGroup(name="Recommended activities")
     for rank, row in enumerate(ranked.to_dict("records"), start=1):
@@ -568,7 +576,7 @@ def finder_map(
             ),
         ).add_to(group)
     group.add_to(fmap)
-    _legend(
+    add_legend(
         fmap,
         "Supplier finder",
         [("#ffffff", "□ your site"), (UNTHEMED, "● activity (colour: theme)")],

@@ -11,7 +11,6 @@ passes through :func:`maps.render.safe_text`.
 
 from __future__ import annotations
 
-import json
 from typing import TypedDict
 
 import folium
@@ -147,21 +146,14 @@ def team_map(
 ) -> folium.Map:
     """The underserved areas as circles coloured by gap index at their centres, each
     popup linking to the activities nearby, within the territory's ``outline``."""
-    colours = render._gap_colours()
+    colours = render.gap_colours()
     centre = (
         (sum(a["lat"] for a in areas) / len(areas), sum(a["lon"] for a in areas) / len(areas))
         if areas
         else render.UK_CENTRE
     )
-    fmap = render._map(centre, 9, "served", tiles)
-    if outline is not None and not outline.empty:
-        folium.GeoJson(
-            json.loads(outline[["geometry"]].to_json(drop_id=True)),
-            name="Territory boundary",
-            style_function=lambda _: {"color": "#0b0c0c", "weight": 2, "fill": False},
-        ).add_to(fmap)
-        west, south, east, north = outline.total_bounds
-        fmap.fit_bounds([(south, west), (north, east)])
+    fmap = render.base_map(centre, 9, "served", tiles)
+    render.add_outline(fmap, outline)
     group = folium.FeatureGroup(name="Most underserved need areas")
     for rank, area in enumerate(areas, start=1):
         folium.CircleMarker(
@@ -179,6 +171,6 @@ def team_map(
             popup=_area_popup(area),
         ).add_to(group)
     group.add_to(fmap)
-    render._legend(fmap, "Underserved need areas", render._gap_entries())
+    render.add_legend(fmap, "Underserved need areas", render.gap_entries())
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap

@@ -207,3 +207,28 @@ def test_file_forms_need_their_token_first(page: Page, live_url: str, people: Ac
         live_url + "/account/password", multipart={"csrftoken": token, "file": upload}
     )
     assert response.status == 422
+
+
+def _tab_to(page: Page, selector: str, most: int = 30) -> None:
+    """Press Tab until the element ``selector`` has the focus (as a keyboard user does)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached in {most} presses of Tab")
+
+
+def test_signing_in_and_out_by_keyboard_alone(page: Page, live_url: str, people: Accounts) -> None:
+    page.goto(live_url + "/sign-in")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    _tab_to(page, "input[name=email]")
+    page.keyboard.type("analyst@example.org")
+    _tab_to(page, "input[name=password]")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_url + "/")
+    _tab_to(page, "header button")  # Sign out
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("header a[href='/sign-in']").count() == 1

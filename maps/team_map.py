@@ -1,6 +1,6 @@
 """A community team's map: the most underserved need areas of its territory, each with the
 activities delivered nearest to it (any state: listed, claimed, verified or lapsed, so the
-team sees what it could connect in or verify there).
+team sees what it could connect in or verify there; not those found ineligible).
 
 The areas come from the national coverage (:func:`maps.report.area_table`, worst gap
 first); "nearby" is the registry's own search (:func:`registry.queries.nearby`: distance in
@@ -88,7 +88,8 @@ def underserved_areas(
             for found_ in nearby(
                 conn, float(row["lat"]), float(row["lon"]), radius_m, 50, include_all=True
             )
-            if found_["territory_code"] == territory
+            # Records found not to be dual-impact activities are left out: nothing to do.
+            if found_["territory_code"] == territory and found_["eligibility"] != "ineligible"
         ]
         decile = row["uk_imd_decile"]
         areas.append(

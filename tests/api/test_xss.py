@@ -23,7 +23,15 @@ from sqlalchemy import Engine, text
 
 from maps import render
 from tests.api import test_browser
-from tests.api.helpers import TVP, Accounts, World, commitment, set_ineligible, tender_body
+from tests.api.helpers import (
+    TVP,
+    Accounts,
+    World,
+    close_bidding,
+    commitment,
+    set_ineligible,
+    tender_body,
+)
 
 # The page tests' Chromium and screenshot folder.
 browser, shots = test_browser.browser, test_browser.shots
@@ -102,6 +110,8 @@ def hostile(engine: Engine, accounts: Accounts, world: World, client: TestClient
     body = {"summary": "Cleaning", "commitments": [commitment(world.youth_club, 3_000)]}
     spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
     for step, who in (("submit", supplier), ("score", lead), ("award", lead)):
+        if step == "score":
+            close_bidding(client, tender)  # bids are sealed until the deadline
         response = client.post(f"/spos/{spo}/{step}", json={}, headers=who)
         assert response.status_code == 200, response.text
     return NAMES

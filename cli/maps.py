@@ -11,6 +11,7 @@ from rich.table import Table
 from boundaries import repository
 from cli.common import console, json_text, open_engine
 from geo.jsonable import records
+from geo.settings import get_settings
 from maps import assets, coverage, render, report
 from registry import trust
 
@@ -87,23 +88,27 @@ def _print(table: pd.DataFrame, territory: str | None) -> None:
 def map_command(
     output: Path = typer.Option(..., "-o", "--output", help="The HTML file to write."),
     territory: str | None = typer.Option(
-        None, help="A territory's detailed map (default: the UK by territory)."
+        None, help="A territory's detailed map, by code in any case (default: the UK)."
     ),
     include_unverified: bool = INCLUDE_UNVERIFIED,
 ) -> None:
     """Write a self-contained map (Leaflet inlined: opens offline) of the UK by gap index,
     or of one territory: need hexagons, the trusted activities by theme (each with its
     verification), supplier sites, activity density and awarded SPO links, with the data
-    attribution."""
+    attribution, over the base map DUALIMPACT_MAP_TILES names ("none": no base map)."""
     if output.parent and not output.parent.exists():
         raise typer.BadParameter(f"folder {output.parent} does not exist", param_hint="-o")
+    tiles = get_settings().tiles
     with open_engine() as engine, engine.connect() as conn:
         found = report.build(conn, include_all=include_unverified)
         if territory:
-            fmap = report.territory_map(conn, found, territory, mode="inline")
+            code = territory.strip().upper()
+            fmap = report.territory_map(conn, found, code, mode="inline", tiles=tiles)
         else:
             outlines = repository.territory_outlines(conn)
-            fmap = render.uk_map(found.summary, outlines, "inline", include_all=found.include_all)
+            fmap = render.uk_map(
+                found.summary, outlines, "inline", tiles, include_all=found.include_all
+            )
     page = render.html_page(fmap)
     output.write_text(page, encoding="utf-8")
     console.print(f"Wrote {output} ({len(page.encode()) / 1e6:.1f} MB).")

@@ -48,7 +48,14 @@ LEAFLET = Library(
     "84c65a256e50657896f54c33bd857b6849ebe94c817803be818bf32a3dde0b77",
     js=("leaflet.js",),
     css=("leaflet.css",),
-    extra=("images/layers.png", "images/layers-2x.png"),
+    extra=(
+        "images/layers.png",
+        "images/layers-2x.png",
+        # Leaflet draws its default marker before a folium DivIcon replaces it.
+        "images/marker-icon.png",
+        "images/marker-icon-2x.png",
+        "images/marker-shadow.png",
+    ),
 )
 MARKERCLUSTER = Library(
     "leaflet.markercluster",

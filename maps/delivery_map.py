@@ -20,6 +20,7 @@ from maps.render import (
     Assets,
     _popup,
     _square,
+    add_layer_control,
     add_legend,
     base_map,
     safe_text,
@@ -89,7 +90,7 @@ def delivery_map(
         if points
         else (54.0, -2.5)
     )
-    fmap = base_map(centre, 11 if points else 6, mode, tiles)
+    fmap = base_map(centre, 11 if points else 6, mode, tiles, f"Map: the delivery of {title}")
     sites = folium.FeatureGroup(name="Where the contract is delivered")
     for loc in locations:
         _square((loc["lat"], loc["lon"]), 14, f"Contract delivered at {loc['label']}").add_to(sites)
@@ -126,5 +127,5 @@ def delivery_map(
             (LINE_COLOUR, "— nearest delivery location"),
         ],
     )
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap)
     return fmap

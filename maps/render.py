@@ -19,7 +19,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal, cast
@@ -31,8 +31,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import MarkerCluster
+from jinja2 import Template
 
 from geo import hexes
 from geo.attribution import SHORT
@@ -80,7 +81,15 @@ STYLE = """<style>
   border: 1px solid #555; }
 .di-site { background: #fff; border: 2px solid #000; box-sizing: border-box; }
 @media (max-width: 480px) { .leaflet-control-layers, .di-legend { font-size: 11px; } }
+@media (min-width: 600px) {
+  .leaflet-control-layers { padding: 6px 10px 6px 6px; color: #333; background: #fff; }
+  .leaflet-control-layers .leaflet-control-layers-toggle { display: none; }
+  .leaflet-control-layers .leaflet-control-layers-list { display: block; position: relative; }
+}
 </style>"""
+# Pinch-zoom allowed (folium's own viewport forbids it).
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 # Every character that could end or change the context a name lands in on a map: HTML
 # elements and attributes (& < > " '), JavaScript strings and template literals (` $ \ and
@@ -114,11 +123,16 @@ def safe_text(value: object) -> str:
 
 
 def base_map(
-    location: tuple[float, float], zoom: int, mode: Assets, tiles: str | None
+    location: tuple[float, float],
+    zoom: int,
+    mode: Assets,
+    tiles: str | None,
+    title: str = "Map",
 ) -> folium.Map:
     """A map with local (or inlined) Leaflet, a base layer (``tiles``: a folium tile
-    name such as "OpenStreetMap", or None for none), a scale bar and the data
-    attribution."""
+    name such as "OpenStreetMap", or None for none), a scale bar, the data attribution
+    and ``title`` as its document's title (escaped by :func:`page`); the first press on
+    it focuses it without scrolling the page that frames it."""
     fmap = folium.Map(
         location=location,
         zoom_start=zoom,
@@ -132,7 +146,38 @@ def base_map(
     use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
     _figure(fmap).header.add_child(Element(STYLE), name="di_style")
     _figure(fmap).html.add_child(Element(f'<div class="di-attribution">{safe_text(SHORT)}</div>'))
+    _figure(fmap).title = title
+    FocusWithoutScrolling().add_to(fmap)
     return fmap
+
+
+class FocusWithoutScrolling(MacroElement):
+    """Focus the map at the first press without scrolling the page around it.
+
+    Leaflet focuses the map when it is first pressed, and focusing scrolls the page that
+    frames the map to show all of it: the click then lands elsewhere on the map and the
+    popup under the pointer does not open. Focusing first, with ``preventScroll``, leaves
+    Leaflet nothing to do.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function (container) {
+    container.addEventListener("pointerdown", function () {
+        container.focus({preventScroll: true});
+    });
+})({{ this._parent.get_name() }}.getContainer());
+{% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's is untyped
+
+
+def add_layer_control(fmap: folium.Map) -> None:
+    """The layer control, collapsed to its button on narrow screens (a phone's map stays
+    visible) and open on wider ones (:data:`STYLE`)."""
+    folium.LayerControl(collapsed=True).add_to(fmap)
 
 
 def _figure(fmap: folium.Map) -> Figure:
@@ -212,8 +257,10 @@ def uk_map(
     """The 45 territories coloured by gap index, with a second layer for the share of the
     most-deprived population within reach of an SPO-backed activity. ``include_all``:
     the summary counts every open activity, not only the trusted ones (the tooltips say
-    which)."""
-    fmap = base_map(UK_CENTRE, UK_ZOOM, mode, tiles)
+    which). Served (``mode``), a territory's popup links to its page in the app."""
+    fmap = base_map(
+        UK_CENTRE, UK_ZOOM, mode, tiles, f"Map: the {len(outlines)} territories by gap index"
+    )
     data = outlines[["code", "geometry"]].merge(
         summary, left_on="code", right_on="territory_code", how="left"
     )
@@ -234,6 +281,12 @@ def uk_map(
     frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-4, mode="pointwise")
     frame[fields[1:4]] = frame[fields[1:4]].astype(float).round(3)
     frame[fields[4:]] = frame[fields[4:]].fillna(0).astype(int)
+    if mode == "served":
+        frame["page"] = [
+            f'<a href="/territory/{safe_text(code)}" target="_top">'
+            f"{safe_text(f'Open {name}’s page')}</a>"
+            for code, name in zip(frame["code"], data["name"].fillna(frame["code"]), strict=True)
+        ]
     layer = json.loads(frame.to_json(drop_id=True))
     layers = (
         ("Gap index by territory", "gap_index", colours, True),
@@ -251,10 +304,13 @@ def uk_map(
                 "fillOpacity": 0.75,
             },
             tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+            popup=folium.GeoJsonPopup(fields=["page"], labels=False, localize=False)
+            if mode == "served"
+            else None,
             highlight_function=lambda _: {"weight": 3},
         ).add_to(fmap)
     add_legend(fmap, "Gap index", gap_entries())
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap)
     return fmap
 
 
@@ -263,18 +319,21 @@ def _hex_layer(
     value: str,
     colours: cm.LinearColormap,
     name: str,
-    tooltip: list[str],
+    describe: Callable[[Mapping[str, Any]], str],
     show: bool = True,
 ) -> folium.GeoJson | folium.FeatureGroup:
+    """Hexagons coloured by ``value``, each with ``describe(cell)`` (plain words, escaped
+    here) as its tooltip."""
     if cells.empty:  # nothing to draw, but the layer is still listed (and empty)
         return folium.FeatureGroup(name=name, show=show)
     # Columns, not rows: iterating rows would turn the int64 cells into floats.
-    values = {k: cells[k].astype(object).where(cells[k].notna(), None).tolist() for k in tooltip}
+    values = cells[value].astype(object).where(cells[value].notna(), None).tolist()
+    labels = [safe_text(describe(cell)) for cell in cells.to_dict("records")]
     features = [
         {
             "type": "Feature",
             "geometry": {"type": "Polygon", "coordinates": [hexes.outline(int(cell))]},
-            "properties": {k: values[k][i] for k in tooltip},
+            "properties": {value: values[i], "label": labels[i]},
         }
         for i, cell in enumerate(cells["cell"].to_numpy(dtype=np.int64))
     ]
@@ -290,8 +349,35 @@ def _hex_layer(
             "weight": 0.3,
             "fillOpacity": 0.6,
         },
-        tooltip=folium.GeoJsonTooltip(fields=tooltip),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     )
+
+
+def _share(value: Any) -> str:
+    return f"{float(value):.2f}" if _known(value) else "not known"
+
+
+def need_words(cell: Mapping[str, Any]) -> str:
+    """A need hexagon in plain words ("Gap 0.85 (0 = fully served) · need 0.95 (1 = the
+    most deprived tenth) · reach 0.09 (1 = the UK average or better) · 1,234 people in 3
+    need areas"); ``cell`` carries ``gap_index``, ``need``, ``reach``, ``population`` and
+    ``need_areas``."""
+    areas = int(cell["need_areas"])
+    return (
+        f"Gap {_share(cell['gap_index'])} (0 = fully served) · "
+        f"need {_share(cell['need'])} (1 = the most deprived tenth) · "
+        f"reach {_share(cell['reach'])} (1 = the UK average or better) · "
+        f"{int(cell['population']):,} people in {areas} need area{'' if areas == 1 else 's'}"
+    )
+
+
+def density_words(cell: Mapping[str, Any]) -> str:
+    """A density hexagon in plain words ("12 activities in this area", or fewer than
+    :data:`SMALL_COUNT`, not counted exactly); ``cell`` carries ``count``."""
+    count = cell["count"]
+    if not _known(count):
+        return f"Fewer than {SMALL_COUNT} activities in this area (not counted exactly)"
+    return f"{int(count):,} activit{'y' if int(count) == 1 else 'ies'} in this area"
 
 
 def need_hexagons(areas: pd.DataFrame, resolution: int = NEED_RESOLUTION) -> pd.DataFrame:
@@ -341,7 +427,19 @@ def _theme_colour(value: Any) -> str:
     return THEME_COLOURS.get(themes[0], UNTHEMED) if themes else UNTHEMED
 
 
-def _money(value: Any) -> str:
+def money(value: Any) -> str:
+    """An amount of pounds to the pound ("£999,999", "£12,345,678"), or "not known".
+
+    Parameters
+    ----------
+    value : object
+        A number of pounds, or None or NaN when it is not known.
+
+    Returns
+    -------
+    str
+        The amount with a pound sign and thousands separators.
+    """
     return "not known" if value is None or pd.isna(value) else f"£{float(value):,.0f}"
 
 
@@ -423,7 +521,7 @@ def _activity_popup(row: Mapping[str, Any]) -> folium.Popup:
         *trust_lines(row),
         f"Themes: {safe_text(themes or 'not classified')}",
         f"Status: {safe_text(status)}",
-        f"Funding gap: {safe_text(_money(row.get('funding_gap')))}",
+        f"Funding gap: {safe_text(money(row.get('funding_gap')))}",
         f"Backed by an awarded SPO: {'yes' if row.get('backed') else 'no'}",
     )
 
@@ -476,9 +574,12 @@ def territory_map(
     tiles: str | None = DEFAULT_TILES,
 ) -> folium.Map:
     """One territory: need and gap on hexagons, activities, supplier sites, activity
-    density, and the awarded SPOs' links from supplier sites to the activities they back."""
+    density, and the awarded SPOs' links from supplier sites to the activities they back
+    (titled with the ``outline``'s name, when it has one)."""
     centre = (float(areas["lat"].mean()), float(areas["lon"].mean()))
-    fmap = base_map(centre, 9, mode, tiles)
+    names = outline["name"] if outline is not None and "name" in outline else pd.Series()
+    place = str(names.iloc[0]) if len(names) else "one territory"
+    fmap = base_map(centre, 9, mode, tiles, f"Map: {place} — need, activities and awarded SPOs")
     add_outline(fmap, outline)
     cells = need_hexagons(areas)
     _hex_layer(
@@ -486,7 +587,7 @@ def territory_map(
         "gap_index",
         gap_colours(),
         "Gap index (need areas on hexagons)",
-        ["gap_index", "need", "reach", "population", "need_areas"],
+        need_words,
     ).add_to(fmap)
     add_activities(fmap, activities, mode)
     group = folium.FeatureGroup(name="Supplier sites", show=True)
@@ -500,7 +601,7 @@ def territory_map(
         "count",
         cm.LinearColormap(["#deebf7", "#3182bd", "#08306b"], vmin=0, vmax=top),
         "Activity density (H3; fewer than 3 not shown)",
-        ["count", "suppressed"],
+        density_words,
         show=False,
     ).add_to(fmap)
     add_links(fmap, links)
@@ -518,7 +619,7 @@ def territory_map(
         ],
         open_=False,
     )
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap)
     return fmap
 
 
@@ -542,7 +643,7 @@ def add_links(fmap: folium.Map, links: pd.DataFrame) -> None:
             color="#2c7fb8",
             weight=3,
             opacity=0.8,
-            tooltip=safe_text(f"{link['supplier']} → {name}: £{link['value_gbp']:,.0f} committed"),
+            tooltip=safe_text(f"{link['supplier']} → {name}: {money(link['value_gbp'])} committed"),
         ).add_to(group)
     group.add_to(fmap)
 
@@ -554,7 +655,9 @@ def finder_map(
     tiles: str | None = DEFAULT_TILES,
 ) -> folium.Map:
     """A supplier's site and the ranked activities near it (safeguarded ones: no point)."""
-    fmap = base_map((origin[0], origin[1]), 12, mode, tiles)
+    fmap = base_map(
+        (origin[0], origin[1]), 12, mode, tiles, f"Map: activities recommended near {origin[2]}"
+    )
     _square((origin[0], origin[1]), 14, f"Your site: {origin[2]}").add_to(fmap)
     group = folium.FeatureGroup(name="Recommended activities")
     for rank, row in enumerate(ranked.to_dict("records"), start=1):
@@ -581,7 +684,7 @@ def finder_map(
         "Supplier finder",
         [("#ffffff", "□ your site"), (UNTHEMED, "● activity (colour: theme)")],
     )
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap)
     return fmap
 
 
@@ -598,6 +701,7 @@ class MapPage:
 DOCUMENT = """<!DOCTYPE html>
 <html lang="en-GB">
 <head>
+<title>{title}</title>
 {header}
 </head>
 <body>
@@ -642,8 +746,9 @@ def _lines(markup: str) -> str:
 
 
 def page(fmap: folium.Map) -> MapPage:
-    """The map as a whole HTML document, and the hashes that let its own inline scripts
-    and styles run under a strict Content-Security-Policy.
+    """The map as a whole HTML document (titled, in British English, zoomable with two
+    fingers), and the hashes that let its own inline scripts and styles run under a
+    strict Content-Security-Policy.
 
     The hashes are taken from what this module and folium generate (the head, which holds
     no name, and the map's script), never from the finished page: markup that a name
@@ -661,13 +766,19 @@ def page(fmap: folium.Map) -> MapPage:
     """
     fmap.render()  # fills the figure's head, body and script
     figure = _figure(fmap)
-    header, script = _lines(figure.header.render()), _lines(figure.script.render())
+    header = _FOLIUM_VIEWPORT.sub(VIEWPORT, _lines(figure.header.render()))
+    script = _lines(figure.script.render())
     inline = _InlineBlocks()
     inline.feed(header)
     inline.close()
     scripts = [*inline.blocks["script"], script]
     return MapPage(
-        html=DOCUMENT.format(header=header, body=figure.html.render(), script=script),
+        html=DOCUMENT.format(
+            title=safe_text(figure.title or "Map"),
+            header=header,
+            body=figure.html.render(),
+            script=script,
+        ),
         scripts=tuple(dict.fromkeys(map(_hash_source, scripts))),
         styles=tuple(dict.fromkeys(map(_hash_source, inline.blocks["style"]))),
     )

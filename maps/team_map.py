@@ -153,7 +153,7 @@ def team_map(
         if areas
         else render.UK_CENTRE
     )
-    fmap = render.base_map(centre, 9, "served", tiles)
+    fmap = render.base_map(centre, 9, "served", tiles, "Map: the most underserved need areas")
     render.add_outline(fmap, outline)
     group = folium.FeatureGroup(name="Most underserved need areas")
     for rank, area in enumerate(areas, start=1):
@@ -173,5 +173,5 @@ def team_map(
         ).add_to(group)
     group.add_to(fmap)
     render.add_legend(fmap, "Underserved need areas", render.gap_entries())
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    render.add_layer_control(fmap)
     return fmap

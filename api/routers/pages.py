@@ -8,10 +8,12 @@ Content-Security-Policy allows neither)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import IndexesDep, ReadConn
 from api.routers.coverage import CoverageDep
@@ -33,6 +35,8 @@ router = APIRouter(
     dependencies=[Depends(web_session)],  # the navigation shows who is signed in
 )
 _page = page
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.png"
+TERRITORY_CODE = re.compile(r"[A-Z]\d{8}")
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -158,23 +162,43 @@ def docs(request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/favicon.ico", response_class=FileResponse)
+def favicon() -> FileResponse:
+    """The site's icon, where browsers look for it."""
+    return FileResponse(
+        FAVICON, media_type="image/png", headers={"cache-control": "public, max-age=86400"}
+    )
+
+
 @router.get("/community")
 def community(
     request: Request,
     found: CoverageDep,
-    territory: Annotated[str | None, Query(pattern=r"^[A-Z]\d{8}$")] = None,
+    territory: Annotated[str | None, Query(max_length=60)] = None,
     include: Include = "trusted",
 ) -> HTMLResponse:
+    """Underserved need areas and activities at risk in a territory (its code in any
+    case); a code that is malformed (422) or unknown (404) gets the page again with a
+    message and the territories to pick from."""
     names = found.summary.sort_values("name")[["territory_code", "name"]]
     context: dict[str, Any] = {
         "page": "community",
         "territories": list(names.itertuples(index=False, name=None)),
-        "territory": territory,
+        "territory": None,
         "include": include,
     }
     if territory:
-        report.known_territory(found, territory)
+        territory = territory.strip().upper()
+        if not TERRITORY_CODE.fullmatch(territory):
+            error = "That is not a territory code (they look like E23000029): pick a territory."
+            return _page(request, "community.html", 422, error=error, **context)
+        try:
+            report.known_territory(found, territory)
+        except NotFoundError:
+            error = f"There is no territory {territory}: pick one from the list."
+            return _page(request, "community.html", 404, error=error, **context)
         context.update(
+            territory=territory,
             territory_name=dict(context["territories"])[territory],
             underserved=_rows(report.area_table(found, territory).head(25)),
             at_risk=_activity_rows(report.at_risk_table(found, territory)),

@@ -45,12 +45,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _layers(page: Page) -> list[str]:
-    """The overlay names in the map's layer control (inside the page's map frame)."""
+    """The overlay names in the map's layer control (inside the page's map frame; the
+    control is collapsed to its button on narrow screens)."""
     frame = page.frame_locator("iframe.map")
-    frame.locator(".leaflet-control-layers-overlays").wait_for(timeout=20_000)
+    frame.locator(".leaflet-control-layers-overlays").wait_for(state="attached", timeout=20_000)
     return [
         text.strip()
-        for text in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        for text in frame.locator(".leaflet-control-layers-overlays label").all_text_contents()
     ]
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from api.caching import GZIP_LEVEL, GZIP_MIN_BYTES
 from api.deps import Indexes
 from api.errors import add_exception_handlers
 from api.limits import BodyLimit
@@ -22,9 +24,11 @@ from api.routers import (
     delivery_sites,
     health,
     maps,
+    ogc,
     pages,
     recommendations,
     register,
+    reports,
     spos,
     tenders,
     territories,
@@ -72,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.settings = settings
-        app.state.indexes = Indexes(engine, settings.coverage_seconds)
+        app.state.indexes = Indexes(engine, settings.page_cache_size)
         try:
             await run_in_threadpool(assets.ensure)
         except Exception as exc:
@@ -93,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         license_info={"name": "MIT (code); data under the Open Government Licence v3.0"},
     )
+    # Text above a kilobyte is gzipped for clients that accept it (inside the security
+    # headers, so a 304 or an error is never compressed; CSP hashes are of the uncompressed
+    # inline blocks, unchanged).
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(CsrfProtection, secret=settings.signing_key(), secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
@@ -119,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         buyer,
     ):
         app.include_router(module.router)
+    app.include_router(ogc.router)  # OGC API Features and Tiles (standard GIS access)
+    app.include_router(reports.router)  # the printable territory report for a board
     app.mount("/static/vendor", StaticFiles(directory=assets.VENDOR_DIR, check_dir=False), "vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), "static")
     return app

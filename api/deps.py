@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 import geopandas as gpd
@@ -16,7 +17,11 @@ from sqlalchemy.exc import OperationalError
 
 from accounts import tokens
 from accounts.users import User, get_user
+from api.caching import PageCache
+from api.schemas import Include
 from boundaries import repository
+from geo import data_version
+from geo.data_version import DataVersion
 from geo.db import DatabaseUnavailableError, outage
 from geo.errors import AuthenticationError
 from geo.settings import Settings
@@ -29,17 +34,28 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/token", auto_error=False)
 
 
 class Indexes:
-    """Need areas and territories held in memory, built on first use (once per process);
-    they change only when new boundaries are loaded: restart the server after that.
-    Coverage changes with every award, so it is kept for a minute at most."""
+    """What pages are built from, held in memory per process.
 
-    def __init__(self, engine: Engine, coverage_seconds: float = 60.0) -> None:
+    Need areas and territories are built on first use; they change only when new
+    boundaries are loaded: restart the server after that. National coverage, rendered
+    maps and page tables are kept for the data version they were built at
+    (:mod:`geo.data_version`) and rebuilt on the first request after it moves.
+
+    Parameters
+    ----------
+    engine
+        The app's engine.
+    cache_size
+        How many maps and page tables to keep (:class:`api.caching.PageCache`).
+    """
+
+    def __init__(self, engine: Engine, cache_size: int = 256) -> None:
         self._engine = engine
-        self._coverage_seconds = coverage_seconds
         self._lock = threading.Lock()
         self._need: NeedIndex | None = None
-        self._coverage: dict[bool, tuple[float, CoverageReport]] = {}
+        self._coverage: dict[bool, tuple[tuple[int, date], CoverageReport]] = {}
         self._outlines: gpd.GeoDataFrame | None = None
+        self.pages = PageCache(cache_size)
 
     def need(self) -> NeedIndex:
         with self._lock:
@@ -48,15 +64,23 @@ class Indexes:
                     self._need = NeedIndex.from_frame(repository.need_areas(conn))
             return self._need
 
-    def coverage(self, *, include_all: bool = False) -> CoverageReport:
+    def version(self) -> DataVersion:
+        """The data version now (one read of a one-row table)."""
+        with self._engine.connect() as conn:
+            return data_version.current(conn)
+
+    def coverage(
+        self, *, include_all: bool = False, version: DataVersion | None = None
+    ) -> CoverageReport:
         """National coverage of trusted activities (``include_all``: of every activity
-        listed), each recomputed when older than ``coverage_seconds`` (about half a second
-        of work), so pages show awards and new activities within a minute."""
+        listed) at ``version`` (read now if not given), rebuilt (about half a second of
+        work) when the data has changed since it was built."""
+        version = version or self.version()
         with self._lock:
             cached = self._coverage.get(include_all)
-            if cached is None or time.monotonic() - cached[0] >= self._coverage_seconds:
+            if cached is None or cached[0] != version.key:
                 with self._engine.connect() as conn:
-                    cached = (time.monotonic(), report.build(conn, include_all=include_all))
+                    cached = (version.key, report.build(conn, include_all=include_all))
                 self._coverage[include_all] = cached
             return cached[1]
 
@@ -67,6 +91,15 @@ class Indexes:
                 with self._engine.connect() as conn:
                     self._outlines = repository.territory_outlines(conn)
             return self._outlines
+
+
+@dataclass(frozen=True)
+class Built:
+    """National coverage and the data version it stands for (read before it was built:
+    key anything made from it by this version)."""
+
+    version: DataVersion
+    coverage: CoverageReport
 
 
 def engine_of(request: Request) -> Engine:
@@ -145,6 +178,16 @@ CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 IndexesDep = Annotated[Indexes, Depends(indexes_of)]
+
+
+def built_of(indexes: IndexesDep, include: Include = "trusted") -> Built:
+    """The data version, then national coverage at it (of the trusted activities, or of
+    every open activity with ``?include=all``)."""
+    version = indexes.version()
+    return Built(version, indexes.coverage(include_all=include == "all", version=version))
+
+
+BuiltDep = Annotated[Built, Depends(built_of)]
 
 
 async def viewer(user: OptionalUser) -> Viewer:

@@ -43,19 +43,22 @@ def content_security_policy(extra: Mapping[str, Iterable[str]] | None = None) ->
     )
 
 
-def map_response(page: render.MapPage, tiles: str | None) -> HTMLResponse:
-    """A map document, under a policy that lets through its own inline scripts and styles
-    (by hash) and its base layer's tiles (``tiles``: a folium tile name, or None), and
-    nothing else."""
+def map_policy(page: render.MapPage, tiles: str | None) -> str:
+    """The policy of a map document: its own inline scripts and styles (by hash) and its
+    base layer's tiles (``tiles``: a folium tile name, or None), and nothing else."""
     origin = render.tile_origin(tiles)
-    policy = content_security_policy(
+    return content_security_policy(
         {
             "script-src": page.scripts,
             "style-src": page.styles,
             "img-src": [origin] if origin else [],
         }
     )
-    return HTMLResponse(page.html, headers={"content-security-policy": policy})
+
+
+def map_response(page: render.MapPage, tiles: str | None) -> HTMLResponse:
+    """A map document under its policy (:func:`map_policy`)."""
+    return HTMLResponse(page.html, headers={"content-security-policy": map_policy(page, tiles)})
 
 
 class SecurityHeaders:

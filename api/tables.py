@@ -1,4 +1,5 @@
-"""Tables as downloads: JSON, CSV (with the attribution in a header) or GeoJSON points."""
+"""Tables as downloads: JSON, CSV (with the attribution in a header), or GeoJSON,
+GeoPackage or GeoParquet points."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import pandas as pd
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
+from api.downloads import geo_file, points
 from geo.attribution import SHORT
 from geo.jsonable import records
 
-Format = Literal["json", "csv", "geojson"]
+Format = Literal["json", "csv", "geojson", "gpkg", "parquet"]
 ASCII_ATTRIBUTION = SHORT.replace("©", "(c)")  # HTTP headers are ASCII
 
 
 def table_response(frame: pd.DataFrame, format: Format, name: str) -> Response:
     headers = {"X-Attribution": ASCII_ATTRIBUTION}
+    if format in ("gpkg", "parquet"):
+        return geo_file(points(frame), format, name, SHORT)
     if format == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         listed = frame.copy()

@@ -14,6 +14,7 @@ from benchmarks import (
     bench_locate,
     bench_match,
     bench_national,
+    bench_pages,
     eligibility,
 )
 from benchmarks.common import markdown, print_table
@@ -33,6 +34,7 @@ def main(
     rows += bench_coverage.run(settings)
     rows += bench_national.run(settings)
     rows += bench_api.run(settings)
+    rows += bench_pages.run(settings)
     print_table(rows)
     scores, labelled = eligibility.run(settings.require_data_dir())
     quality = eligibility.markdown(scores, labelled)

@@ -30,12 +30,11 @@ import httpx
 import pandas as pd
 from fastapi import FastAPI
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import URL, make_url
 
 from accounts.users import create_organisation, create_user, get_user
 from api.app import create_app
 from api.deps import ReadConn
-from benchmarks.common import Comparison, Timing, connection, console
+from benchmarks.common import Comparison, Timing, connection, console, database_copy
 from boundaries import repository
 from boundaries.gazetteer import gazetteer_for
 from geo.geocode import Geocoder
@@ -104,15 +103,6 @@ def bench_app() -> FastAPI:
         return {"spos": out}
 
     return app
-
-
-def _on_server(server: URL, *statements: str) -> None:
-    """Run statements on the server's ``postgres`` database, each outside a transaction
-    (as ``CREATE DATABASE`` and ``DROP DATABASE`` must be)."""
-    maintenance = server.set(database="postgres").render_as_string(hide_password=False)
-    with connection(maintenance, isolation_level="AUTOCOMMIT") as conn:
-        for statement in statements:
-            conn.execute(text(statement))
 
 
 def _seed(conn: Connection) -> None:
@@ -238,22 +228,11 @@ def run(settings: Settings) -> list[Comparison]:
     if shutil.which("wrk") is None:
         console.print("[yellow]API load skipped: wrk is not installed (apt-get install wrk).[/]")
         return []
-    server = make_url(settings.admin_url or settings.owner_url)
-    name = f"dualimpact_bench_api_{os.getpid()}"
-    source = server.database or "dualimpact"
-    try:
-        _on_server(
-            server,
-            f'DROP DATABASE IF EXISTS "{name}"',
-            f'CREATE DATABASE "{name}" TEMPLATE "{source}"',
-        )
-    except Exception as exc:
-        console.print(
-            f"[yellow]API load skipped: cannot copy the database ({exc}); stop "
-            "anything connected to it (e.g. the demo server) and run again.[/]"
-        )
-        return []
-    url = server.set(database=name).render_as_string(hide_password=False)
+    with database_copy(settings, "api") as url:
+        return [] if url is None else _measure(url)
+
+
+def _measure(url: str) -> list[Comparison]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -311,4 +290,3 @@ def run(settings: Settings) -> list[Comparison]:
         if process is not None:
             process.terminate()
             process.wait(timeout=20)
-        _on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

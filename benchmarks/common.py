@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 
 from geo.db import make_engine
+from geo.settings import Settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -110,6 +112,49 @@ def connection(url: str, **options: object) -> Iterator[Connection]:
             yield conn
     finally:
         engine.dispose()
+
+
+@contextmanager
+def database_copy(settings: Settings, purpose: str) -> Iterator[str | None]:
+    """A throwaway copy of the configured database (``CREATE DATABASE … TEMPLATE``),
+    dropped afterwards, so a benchmark may write without touching the real data.
+
+    Parameters
+    ----------
+    settings : Settings
+        Where the server is (``admin_url`` or ``owner_url``).
+    purpose : str
+        The benchmark's name, in the copy's name and in the message when it is skipped.
+
+    Yields
+    ------
+    str or None
+        The copy's URL, or None (with a message saying what to do) when the database
+        cannot be copied, e.g. because the demo server is connected to it.
+    """
+    server = make_url(settings.admin_url or settings.owner_url)
+    maintenance = server.set(database="postgres").render_as_string(hide_password=False)
+    name = f"dualimpact_bench_{purpose}_{os.getpid()}"
+    source = server.database or "dualimpact"
+
+    def run(*statements: str) -> None:
+        with connection(maintenance, isolation_level="AUTOCOMMIT") as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+
+    try:
+        run(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    except Exception as exc:
+        console.print(
+            f"[yellow]{purpose} benchmark skipped: cannot copy the database ({exc}); stop "
+            "anything connected to it (e.g. the demo server) and run again.[/]"
+        )
+        yield None
+        return
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def postcodes(data_dir: Path, columns: list[str]) -> pd.DataFrame:

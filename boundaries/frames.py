@@ -1,10 +1,11 @@
 """Contracts of the boundaries frames other packages read, as pandera schemas.
 
-:func:`boundaries.repository.territories` and :func:`boundaries.repository.need_areas`
-return GeoDataFrames in EPSG:4326 that matching (the need index), maps and the geocoder
-read. The schemas name their columns, types and ranges once; the test suite validates the
-real outputs against them (``tests/test_frames.py``). pandera (in the ``dev`` extra) is slow
-to import, so only tests and analysts import this module.
+:func:`boundaries.repository.territories`, :func:`boundaries.repository.need_areas` and
+:func:`boundaries.repository.need_area_shapes` return GeoDataFrames in EPSG:4326 that
+matching (the need index), maps and the geocoder read. The schemas name their columns,
+types and ranges once; the test suite validates the real outputs against them
+(``tests/test_frames.py``, ``tests/test_need_area_polygons.py``). pandera (in the ``dev``
+extra) is slow to import, so only tests and analysts import this module.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ class NeedAreas(pa.DataFrameModel):
     national_imd_decile: Series[float] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
     territory_code: Series[str]
     territory_method: Series[str] = pa.Field(isin=TERRITORY_METHODS)
+    geometry: GeoSeries[WGS84Geometry]
+
+    class Config:
+        strict = True
+
+
+class NeedAreaShapes(pa.DataFrameModel):
+    """The polygons of the current need areas that have one (England and Wales):
+    MultiPolygons in EPSG:4326, one row per area code, from
+    :func:`boundaries.repository.need_area_shapes`."""
+
+    area_code: Series[str] = pa.Field(unique=True)
+    name: Series[str]
     geometry: GeoSeries[WGS84Geometry]
 
     class Config:

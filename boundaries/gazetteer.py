@@ -1,8 +1,9 @@
 """The postcode gazetteer in PostGIS: load it, and read it back for the geocoder.
 
 At load time every unit postcode is placed in a territory and a need area (in memory, with
-:mod:`boundaries.locate`), and every sector and district centroid takes the territory most
-of its postcodes lie in. The load is one transaction and a no-op when neither the files nor
+:mod:`boundaries.locate`: the LSOA polygon holding it where there is one; how is kept in
+``need_area_method``), and every sector and district centroid takes the territory most of
+its postcodes lie in. The load is one transaction and a no-op when neither the files nor
 the boundaries it was placed against have changed. It fills new tables beside the live ones
 and swaps them in at the end, in milliseconds: lookups never wait for a load, and see the
 old gazetteer or the new one, never a mix.
@@ -27,7 +28,6 @@ from boundaries.read import file_sha256
 from boundaries.sources import PostcodeGeneration
 from geo import postcodes
 from geo.bulk import copy_table, read_query
-from geo.crs import to_bng
 from geo.errors import DataFileError, InvalidInputError, NotLoadedError
 from geo.geocode import Gazetteer, Geocoder
 
@@ -109,7 +109,7 @@ def load_postcodes(
         copy_table(
             conn,
             f"postcode_unit{_STAGED} (postcode, sector, district, lon, lat, territory_id, "
-            "territory_method, need_area_id)",
+            "territory_method, need_area_id, need_area_method)",
             pa.Table.from_pandas(
                 _with_ids(units, ids)[
                     [
@@ -121,6 +121,7 @@ def load_postcodes(
                         "territory_id",
                         "territory_method",
                         "need_area_id",
+                        "need_area_method",
                     ]
                 ],
                 preserve_index=False,
@@ -324,11 +325,11 @@ def _read_centroids(path: Path, key: str) -> pd.DataFrame:
 def _place_units(units: pd.DataFrame, locator: Locator) -> pd.DataFrame:
     lon, lat = units["lon"].to_numpy(), units["lat"].to_numpy()
     assignment = locator.territories.assign(lon, lat)
-    x, y = to_bng(lon, lat)
-    need, _ = locator.need_areas.nearest(assignment.index, x, y)
+    need = locator.need_areas.place(assignment.index, lon, lat)
     units["territory_code"] = take(locator.territories.codes, assignment.index)
     units["territory_method"] = assignment.method
-    units["need_area_code"] = take(locator.need_areas.codes, need)
+    units["need_area_code"] = take(locator.need_areas.codes, need.index)
+    units["need_area_method"] = need.method
     return units
 
 
@@ -350,9 +351,10 @@ def _place_areas(
     areas["territory_code"] = areas[key].map(modal["territory_code"])
     areas["territory_share"] = areas[key].map(modal["n"]) / areas[key].map(totals)
     row = pd.Index(locator.territories.codes).get_indexer(areas["territory_code"])
-    x, y = to_bng(areas["lon"].to_numpy(), areas["lat"].to_numpy())
-    need, _ = locator.need_areas.nearest(row.astype(np.int32), x, y)
-    areas["need_area_code"] = take(locator.need_areas.codes, need)
+    need = locator.need_areas.place(
+        row.astype(np.int32), areas["lon"].to_numpy(), areas["lat"].to_numpy()
+    )
+    areas["need_area_code"] = take(locator.need_areas.codes, need.index)
     return areas
 
 

@@ -179,6 +179,53 @@ def read_need_areas(path: Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry).sort_values("code", ignore_index=True)
 
 
+def read_need_area_shapes(path: Path) -> tuple[gpd.GeoDataFrame, int]:
+    """Need-area polygons (GeoParquet) as valid MultiPolygons in EPSG:4326, sorted by code.
+
+    Returns
+    -------
+    tuple
+        The frame (columns ``code``, ``geometry``) and how many polygons were invalid and
+        repaired with ``shapely.make_valid`` (keeping their polygonal parts).
+    """
+    _require_file(path)
+    try:
+        frame = gpd.read_parquet(path, columns=["area_code", "geometry"])
+    except Exception as exc:  # pyarrow and geopandas raise several types for bad files
+        raise DataFileError(
+            path, f"cannot be read as GeoParquet with area_code and geometry: {exc}"
+        ) from exc
+    if frame.crs is None:
+        raise DataFileError(path, "has no CRS; expected EPSG:4326 lon/lat")
+    if frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(WGS84)
+    codes = frame["area_code"].astype("string").str.strip()
+    problems = [f"row {i + 1}: area_code is empty" for i in np.flatnonzero(codes.fillna("") == "")]
+    duplicated = sorted(set(codes[codes.duplicated()].dropna()))
+    if duplicated:
+        problems.append(f"duplicate area codes: {', '.join(duplicated[:10])}")
+    geometries = frame.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geometries)
+    repaired = [_as_valid_multipolygon(g) for g in geometries[invalid]]
+    geometries[invalid] = repaired
+    polygonal = shapely.get_type_id(geometries) == shapely.GeometryType.MULTIPOLYGON
+    single = shapely.get_type_id(geometries) == shapely.GeometryType.POLYGON
+    geometries[single] = [MultiPolygon([polygon]) for polygon in geometries[single]]
+    problems += [
+        f"row {i + 1} ({codes.iloc[i]}): geometry is missing or not a polygon"
+        for i in np.flatnonzero(~(polygonal | single) | shapely.is_empty(geometries))
+    ]
+    west, south, east, north = shapely.total_bounds(geometries[polygonal | single])
+    if len(frame) and not in_uk_extent(np.array([west, east]), np.array([south, north])).all():
+        problems.append("geometries lie outside the UK (lon/lat swapped?)")
+    if problems:
+        raise DataFileError(path, problems)
+    shapes = gpd.GeoDataFrame(
+        {"code": codes.astype(str)}, geometry=gpd.GeoSeries(geometries, crs=WGS84)
+    )
+    return shapes.sort_values("code", ignore_index=True), int(invalid.sum())
+
+
 def _require_file(path: Path) -> None:
     if not path.is_file():
         raise DataFileError(path, "file not found (check DUALIMPACT_DATA_DIR)")

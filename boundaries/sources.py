@@ -18,6 +18,8 @@ class BoundaryGeneration:
     source: str
     licence: str
     path: Path
+    # The polygons of the areas that have them (GeoParquet), when the layer comes with any.
+    shapes: Path | None = None
 
     def with_file(self, path: Path, vintage: str | None = None) -> BoundaryGeneration:
         """The same layer read from another file, optionally as another generation."""
@@ -48,10 +50,15 @@ def need_areas_2019(data_dir: Path) -> BoundaryGeneration:
         ),
         source=(
             "mySociety composite_uk_imd af4866b (uk_index v3.4.0); ONS LSOA 2011 points; "
-            "Scottish Government Data Zone Centroids 2011; NISRA SOA centres (drkane/geo-lookups)"
+            "Scottish Government Data Zone Centroids 2011; NISRA SOA centres (drkane/geo-lookups); "
+            "LSOA 2011 polygons of England and Wales (martinjc/UK-GeoJSON 8833900)"
         ),
-        licence="CC BY 4.0 (mySociety); underlying indices and points Open Government Licence v3.0",
+        licence=(
+            "CC BY 4.0 (mySociety); underlying indices and points Open Government Licence v3.0; "
+            "LSOA polygons CC BY 4.0 (Martin Chorley) and Open Government Licence v3.0"
+        ),
         path=data_dir / "geography" / "need_areas.csv",
+        shapes=data_dir / "geography" / "need_area_polygons.parquet",
     )
 
 

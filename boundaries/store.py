@@ -18,7 +18,12 @@ from sqlalchemy import Connection, Engine, text
 
 from boundaries import generations
 from boundaries.locate import UNPLACED, TerritoryIndex
-from boundaries.read import file_sha256, read_need_areas, read_territories
+from boundaries.read import (
+    file_sha256,
+    read_need_area_shapes,
+    read_need_areas,
+    read_territories,
+)
 from boundaries.sources import BoundaryGeneration
 from geo.bulk import copy_rows
 from geo.errors import DataFileError
@@ -40,6 +45,9 @@ class LoadReport:
     need_areas_snapped: int
     unchanged: bool
     replaced: int = 0
+    # Need areas with a polygon, and how many polygons were invalid and repaired.
+    need_area_shapes: int = 0
+    need_area_shapes_repaired: int = 0
 
 
 def load_geography(
@@ -62,8 +70,12 @@ def load_geography(
     territory_sha = file_sha256(territories.path)
     step("Reading need areas")
     need_frame = read_need_areas(need_areas.path)
+    shapes, repaired = _read_shapes(need_areas, need_frame)
     # The need-area assignment depends on the territories, so their hash is part of it.
-    need_sha = hashlib.sha256((file_sha256(need_areas.path) + territory_sha).encode()).hexdigest()
+    need_digest = file_sha256(need_areas.path) + territory_sha
+    if need_areas.shapes is not None:
+        need_digest += file_sha256(need_areas.shapes)
+    need_sha = hashlib.sha256(need_digest.encode()).hexdigest()
 
     step("Placing need areas in territories")
     index = TerritoryIndex(territory_frame)
@@ -95,6 +107,8 @@ def load_geography(
         step("Writing need areas")
         need_set = generations.upsert(conn, need_areas, need_sha, len(need_frame))
         _write_need_areas(conn, need_set, territory_set, need_frame)
+        step("Writing need-area polygons")
+        _write_shapes(conn, need_set, shapes)
         generations.make_current(conn, territories.kind, territory_set)
         generations.make_current(conn, need_areas.kind, need_set)
         if not same:  # a forced reload of the same boundaries keeps the gazetteer valid
@@ -103,7 +117,25 @@ def load_geography(
         replaced = replace(conn)
         _delete_stale(conn, need_set, territory_set)
         snapped = int((need_frame["territory_method"] != "contains").sum())
-        return _report(conn, unchanged=False, snapped=snapped, replaced=replaced)
+        return _report(conn, unchanged=False, snapped=snapped, replaced=replaced, repaired=repaired)
+
+
+def _read_shapes(
+    generation: BoundaryGeneration, need_frame: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame | None, int]:
+    """The generation's polygons (or None when it has none) and how many were repaired;
+    every polygon must belong to a need area of the same load."""
+    if generation.shapes is None:
+        return None, 0
+    shapes, repaired = read_need_area_shapes(generation.shapes)
+    unknown = shapes.loc[~shapes["code"].isin(need_frame["code"]), "code"]
+    if not unknown.empty:
+        raise DataFileError(
+            generation.shapes,
+            f"{len(unknown)} polygon(s) have no need area in {generation.path.name} "
+            f"({', '.join(unknown.head(10))})",
+        )
+    return shapes, repaired
 
 
 def _write_territories(conn: Connection, set_id: int, frame: gpd.GeoDataFrame) -> None:
@@ -227,6 +259,35 @@ def _write_need_areas(
     )
 
 
+def _write_shapes(conn: Connection, set_id: int, shapes: gpd.GeoDataFrame | None) -> None:
+    """Replace the generation's need-area polygons (a bulk COPY of WKB)."""
+    conn.execute(
+        text(
+            """
+            DELETE FROM need_area_shape s USING need_area n
+            WHERE s.need_area_id = n.id AND n.boundary_set_id = :set_id
+            """
+        ),
+        {"set_id": set_id},
+    )
+    if shapes is None:
+        return
+    conn.execute(text("CREATE TEMP TABLE need_area_shape_in (code text, wkb bytea) ON COMMIT DROP"))
+    wkb = shapely.to_wkb(shapes.geometry.to_numpy())
+    copy_rows(conn, "need_area_shape_in", zip(shapes["code"], wkb, strict=True))
+    conn.execute(
+        text(
+            """
+            INSERT INTO need_area_shape (need_area_id, geom)
+            SELECT n.id, ST_GeomFromWKB(i.wkb, 4326)
+            FROM need_area_shape_in i
+            JOIN need_area n ON n.code = i.code AND n.boundary_set_id = :set_id
+            """
+        ),
+        {"set_id": set_id},
+    )
+
+
 def _delete_stale(conn: Connection, need_set: int, territory_set: int) -> None:
     """Drop need areas and territories of these generations that the new files no longer
     have (the records that pointed at them were re-placed first)."""
@@ -250,7 +311,9 @@ def _delete_stale(conn: Connection, need_set: int, territory_set: int) -> None:
     )
 
 
-def _report(conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 0) -> LoadReport:
+def _report(
+    conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 0, repaired: int = 0
+) -> LoadReport:
     counts = conn.execute(
         text(
             """
@@ -258,7 +321,9 @@ def _report(conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 
               (SELECT count(*) FROM current_territory),
               (SELECT count(*) FROM territory_piece p
                  JOIN current_territory t ON t.id = p.territory_id),
-              (SELECT count(*) FROM current_need_area)
+              (SELECT count(*) FROM current_need_area),
+              (SELECT count(*) FROM need_area_shape s
+                 JOIN current_need_area n ON n.id = s.need_area_id)
             """
         )
     ).one()
@@ -269,4 +334,6 @@ def _report(conn: Connection, *, unchanged: bool, snapped: int, replaced: int = 
         need_areas_snapped=snapped,
         unchanged=unchanged,
         replaced=replaced,
+        need_area_shapes=counts[3],
+        need_area_shapes_repaired=repaired,
     )

@@ -1,5 +1,6 @@
 """The boundaries domain's tables: boundary generations, territories (and their subdivided
-pieces), need areas and the postcode gazetteer, with their vocabularies.
+pieces), need areas (and their polygons, where the data has them) and the postcode
+gazetteer, with their vocabularies.
 
 Geometry in EPSG:4326 with GiST indexes. Read the current generation through the views
 ``current_territory`` and ``current_need_area`` (migration 0005), never by repeating the
@@ -29,6 +30,10 @@ BOUNDARY_KINDS = ("territory", "need_area", "postcode")
 # How a point was placed in a territory: inside a polygon, on a shared edge, or snapped to
 # the nearest territory within the fallback distance (generalised coastlines).
 TERRITORY_METHODS = ("contains", "boundary", "nearest")
+# How a point was placed in a need area: inside its polygon, in the nearest polygon within
+# ``boundaries.locate.NEED_AREA_SNAP_M`` (clipped coastlines), or at the nearest
+# representative point of its territory (Scotland, Northern Ireland, farther points).
+NEED_AREA_METHODS = ("polygon", "nearest_polygon", "nearest_point")
 
 
 def _generation_member(table: str, code_width: int) -> list[SchemaItem]:
@@ -109,6 +114,17 @@ need_area = sa.Table(
     gist("need_area"),
 )
 
+# The polygon of a need area where the open data gives one (LSOA 2011, England and Wales);
+# Scotland and Northern Ireland have points only. Rows go with their need area.
+need_area_shape = sa.Table(
+    "need_area_shape",
+    metadata,
+    reference("need_area_id", "need_area.id", ondelete="CASCADE", primary_key=True),
+    geometry("MULTIPOLYGON"),
+    sa.CheckConstraint("ST_IsValid(geom)", name="ck_need_area_shape_geom_valid"),
+    gist("need_area_shape"),
+)
+
 # The postcode gazetteer: every unit postcode, placed in a territory and need area at load
 # time. Postcodes outside the 45 territories (Isle of Man, Channel Islands) have none. No
 # foreign keys: this derived table is rebuilt whole by its loader (against the current
@@ -128,6 +144,10 @@ postcode_unit = sa.Table(
     *optional("territory_id", type_=sa.Integer),
     *optional("territory_method"),
     *optional("need_area_id", type_=sa.Integer),
+    *optional("need_area_method"),
+    sa.CheckConstraint(
+        one_of("need_area_method", NEED_AREA_METHODS), name="ck_postcode_unit_need_area_method"
+    ),
     gist("postcode_unit"),
 )
 

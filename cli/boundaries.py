@@ -78,7 +78,13 @@ def load_geography_command(
         console.print("Geography already loaded from these files: nothing changed.")
     console.print(
         f"{report.territories} territories ({report.territory_pieces} indexed pieces), "
-        f"{report.need_areas:,} need areas"
+        f"{report.need_areas:,} need areas ({report.need_area_shapes:,} with polygons"
+        + (
+            f", {report.need_area_shapes_repaired} repaired"
+            if report.need_area_shapes_repaired
+            else ""
+        )
+        + ")"
         + (
             f" ({report.need_areas_snapped} snapped to the nearest territory)"
             if report.need_areas_snapped

@@ -10,7 +10,7 @@ from rich.markup import escape
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from typer.core import TyperGroup
 
-from cli import boundaries, db, maps, matching, procurement, registry, sites, verification
+from cli import boundaries, db, maps, matching, procurement, registry, report, sites, verification
 from cli.common import console, err_console
 from geo import attribution
 from geo.errors import DualImpactError
@@ -82,6 +82,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "trust": maps.trust_command,
     "map": maps.map_command,
     "assets": maps.assets_command,
+    "report": report.report_command,
 }
 for module in (verification, sites):
     module.add_commands(registry.activities_app)

@@ -21,9 +21,8 @@ from maps.render import eligibility_words, location_words, trust_label, verifica
 from matching import near, queries
 from matching.allocate import compare, fundable
 from matching.impact import ActivityFacts, estimate
-from matching.need import NeedIndex
+from matching.need import NeedIndex, served_need
 from matching.profiles import COMPONENTS, STANDARD, WeightProfile
-from matching.recommend import served_need
 from matching.valueset import load_value_set, open_value_set
 from registry import privacy
 from registry import queries as registry_queries

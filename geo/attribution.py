@@ -19,7 +19,11 @@ GEOGRAPHY = (
     "UK composite deprivation index © mySociety, CC BY 4.0, derived from IMD 2019 (MHCLG), "
     "WIMD 2019 (Welsh Government), SIMD 2020v2 (Scottish Government) and NIMDM 2017 (NISRA), "
     "all under the Open Government Licence v3.0. Area points compiled by David Kane, "
-    "drkane/geo-lookups."
+    "drkane/geo-lookups. "
+    "Small-area boundaries (England and Wales): GeoJSON UK Boundary Data by Martin Chorley "
+    "(https://github.com/martinjc/UK-GeoJSON), CC BY 4.0. Contains Ordnance Survey, Office of "
+    "National Statistics, National Records Scotland and LPS Intellectual Property data "
+    "© Crown copyright and database right 2016, licensed under the Open Government Licence v3.0."
 )
 
 # One line for map corners and table captions.

@@ -37,6 +37,7 @@ metadata = MetaData()
 
 # The packages that declare tables, lowest layer first (see ARCHITECTURE.md).
 TABLE_MODULES = (
+    "geo.data_version",
     "boundaries.tables",
     "registry.tables",
     "accounts.tables",

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
         default_factory=lambda: max(1, (os.cpu_count() or 2) // 2)
     )
     login_queue: NonNegativeInt = 32
-    # How long the web app reuses national coverage before recomputing it (seconds).
-    coverage_seconds: float = 60.0
+    # How many rendered maps and page tables the web app keeps per process (least recently
+    # used dropped first); each is rebuilt when the data it shows changes.
+    page_cache_size: PositiveInt = 256
     # Mark the web pages' cookies Secure (sent over TLS only): set true when the app is
     # served over HTTPS behind a proxy that talks plain HTTP to it (a request that arrives
     # over HTTPS gets Secure cookies anyway).
@@ -96,6 +97,8 @@ class Settings(BaseSettings):
     evidence_max_bytes: PositiveInt = 10_000_000
     # Base map under the web maps: a folium tile name, or "none" (offline, tests).
     map_tiles: str = "OpenStreetMap"
+    # The browser `dualimpact report` prints PDFs with (headless): a path or a command name.
+    chromium: str = "chromium"
 
     @property
     def tiles(self) -> str | None:

@@ -1,9 +1,9 @@
 """The browser libraries the app serves: Leaflet, Leaflet.markercluster and jQuery for the
-maps, Swagger UI for the API reference at /docs, htmx for the web app's forms, and axe-core
-for the accessibility tests. Each is fetched once from the npm registry
-with pooch (pinned versions, checked hashes) and served by the app itself, so no page reaches
-a CDN (and the Content-Security-Policy can allow scripts from the app alone); exported map
-files inline them instead.
+maps, Leaflet.VectorGrid for the vector-tile page (/maps/tiles), Swagger UI for the API
+reference at /docs, htmx for the web app's forms, and axe-core for the accessibility tests.
+Each is fetched once from the npm registry with pooch (pinned versions, checked hashes) and
+served by the app itself, so no page reaches a CDN (and the Content-Security-Policy can
+allow scripts from the app alone); exported map files inline them instead.
 """
 
 from __future__ import annotations
@@ -64,6 +64,15 @@ MARKERCLUSTER = Library(
     js=("leaflet.markercluster.js",),
     css=("MarkerCluster.css", "MarkerCluster.Default.css"),
 )
+# Draws the OGC API's Mapbox Vector Tiles on a Leaflet map (canvas renderer, bundled with
+# its protobuf decoder).
+VECTORGRID = Library(
+    "leaflet.vectorgrid",
+    "1.3.0",
+    "4eaf00b9c3c80e53d59a84a9d3523f1b9ae3149e709db6fa293e9c292739ed7e",
+    js=("Leaflet.VectorGrid.bundled.min.js",),
+    css=(),
+)
 # Folium's popups build their HTML with jQuery.
 JQUERY = Library(
     "jquery",
@@ -99,7 +108,7 @@ AXE = Library(
     css=(),
     root="",
 )
-LIBRARIES = (LEAFLET, MARKERCLUSTER, JQUERY, SWAGGER_UI, HTMX, AXE)
+LIBRARIES = (LEAFLET, MARKERCLUSTER, VECTORGRID, JQUERY, SWAGGER_UI, HTMX, AXE)
 
 
 def ensure(libraries: tuple[Library, ...] = LIBRARIES, vendor_dir: Path = VENDOR_DIR) -> Path:

@@ -5,9 +5,11 @@ The definitions, written once (the README's "Coverage" section repeats them):
 
 * **Capacity** ``S_j`` of an activity: the people it reaches a year; when the activity has
   not said, :data:`DEFAULT_CAPACITY` stands in (and ``capacity_assumed`` says so).
-* **Catchment**: the activity's service radius ``d_j`` (or the standard 3 km), measured in
-  British National Grid metres from the activity to each need area's representative point.
-  An activity whose circle holds no need-area point serves the nearest one.
+* **Catchment**: the activity's service radius ``d_j`` (or its territory profile's default
+  radius), measured in British National Grid metres from the activity to each need area's
+  representative point. An activity whose circle holds no need-area point serves the
+  nearest one. (2SFCA uses the circle; an activity's *catchment need* also honours a drawn
+  service area, through the one model :func:`matching.need.served_need`.)
 * **Distance decay** (Gaussian, as in Dai's 2SFCA): ``w = (exp(-½(d/d_j)²) − e^-½) /
   (1 − e^-½)`` inside the catchment, so 1 at the activity and 0 at its edge.
 * **Two-step floating catchment area (2SFCA)**: step 1, each activity's places per resident
@@ -18,6 +20,10 @@ The definitions, written once (the README's "Coverage" section repeats them):
   ``reach_backed`` counts only activities backed by an awarded (public) SPO.
 * **Need** (0–1): ``(10 − UK decile) / 9`` of the UK composite deprivation index (decile 1,
   the most deprived tenth, scores 1), as in :mod:`matching.need`.
+* **What-if**: new money buys an activity extra places (at most its funding gap's worth
+  when recorded, and at most its present capacity: it can at most double); the gain is
+  measured against *national* access (every UK activity, across borders), so an area
+  already at the UK average from a neighbour's activity gains nothing.
 * **Gap index** (0–1): ``need × (1 − reach)``: high where need is high and reach is low.
   ``gap_people = gap × population`` ranks the underserved areas.
 * **Most deprived**: UK deciles 1–2. *Within reach of a backed activity*: inside the
@@ -36,11 +42,12 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from geo.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 DEFAULT_CAPACITY = 100.0  # people a year, when an activity has not said (an assumption)
-DEFAULT_RADIUS_M = 3_000.0  # the standard profile's default area served
 DEPRIVED_DECILE = 2  # UK deciles 1-2: the most deprived fifth
 HIGH_NEED = 7.0 / 9.0  # catchment need of a mean UK decile of 3 or lower
 _EDGE = np.exp(-0.5)
@@ -120,20 +127,6 @@ def access(
         },
         index=need_areas.index,
     )
-
-
-def catchment_need(
-    need_areas: pd.DataFrame, activities: pd.DataFrame, pairs: Pairs | None = None
-) -> FloatArray:
-    """Each activity's catchment need: the population-weighted need of the need areas in
-    its catchment (as :mod:`matching.need` measures it)."""
-    pairs = pairs or catchment_pairs(need_areas, activities)
-    population = need_areas["population"].to_numpy(float)[pairs.area]
-    need = need_of(need_areas["uk_imd_decile"].to_numpy(float))[pairs.area]
-    n = len(activities)
-    people = np.bincount(pairs.activity, weights=population, minlength=n)
-    weighted = np.bincount(pairs.activity, weights=population * need, minlength=n)
-    return np.divide(weighted, people, out=np.zeros(n), where=people > 0)
 
 
 def reference_access(need_areas: pd.DataFrame, activities: pd.DataFrame) -> float:
@@ -227,17 +220,37 @@ def what_if(
     budget_gbp: float,
     a_ref: float,
 ) -> pd.DataFrame:
-    """Where ``budget_gbp`` more would close most of the gap: for each activity, the extra
-    places the money buys (``budget / cost_per_place``, at most its funding gap when known),
-    and the need-weighted people it would bring within reach (``gap_closed``), best first.
+    """Where ``budget_gbp`` (£) more would close most of the gap: for each activity, the
+    extra places (people a year) the money buys and the need-weighted people it would bring
+    within reach (``gap_closed``), best first.
 
-    ``activities`` carries ``cost_per_place`` (£ a place a year) and ``funding_gap`` (NaN:
-    unknown, no cap) beside the :data:`ACTIVITY_COLUMNS`.
+    Parameters
+    ----------
+    need_areas
+        :func:`area_coverage` rows for the whole UK (or every area the activities can
+        reach): their ``access`` is the *national* access, from every activity, so the
+        gain is measured against what an area already has from across any border.
+    activities
+        The candidates: :data:`ACTIVITY_COLUMNS` with ``cost_per_place`` (£ a place a
+        year) and ``funding_gap`` (£; NaN: unknown).
+    budget_gbp
+        The money on offer to each candidate in turn (£).
+    a_ref
+        The UK reference access (places per resident).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``activities`` with ``money_gbp`` (what it can use: at most its funding gap when
+        recorded, and at most what doubles its present capacity), ``extra_places`` and
+        ``gap_closed`` (need-weighted people), sorted best first.
     """
+    if "access" not in need_areas:
+        raise InvalidInputError("the what-if needs the areas' national access (area_coverage)")
     if activities.empty:
-        return activities.assign(extra_places=[], gap_closed=[])
+        return activities.assign(money_gbp=[], extra_places=[], gap_closed=[])
     pairs = catchment_pairs(need_areas, activities)
-    base = access(need_areas, activities, pairs)["access"].to_numpy()
+    base = need_areas["access"].to_numpy(float)
     population = need_areas["population"].to_numpy(float)
     need = need_of(need_areas["uk_imd_decile"])
     scale = a_ref if a_ref > 0 else 1.0
@@ -245,8 +258,9 @@ def what_if(
         pairs.activity, weights=population[pairs.area] * pairs.weight, minlength=len(activities)
     )
     gap = activities["funding_gap"].to_numpy(float)
+    cost = activities["cost_per_place"].to_numpy(float)
     money = np.where(np.isnan(gap), budget_gbp, np.minimum(budget_gbp, np.maximum(gap, 0.0)))
-    extra = money / activities["cost_per_place"].to_numpy(float)
+    extra = np.minimum(money / cost, activities["capacity"].to_numpy(float))
     extra_ratio = np.divide(extra, demand, out=np.zeros_like(extra), where=demand > 0)
     before = np.minimum(1.0, base[pairs.area] / scale)
     after = np.minimum(1.0, (base[pairs.area] + extra_ratio[pairs.activity] * pairs.weight) / scale)
@@ -255,5 +269,5 @@ def what_if(
         weights=need[pairs.area] * population[pairs.area] * (after - before),
         minlength=len(activities),
     )
-    out = activities.assign(money_gbp=money, extra_places=extra, gap_closed=closed)
+    out = activities.assign(money_gbp=extra * cost, extra_places=extra, gap_closed=closed)
     return out.sort_values(["gap_closed", "activity_id"], ascending=[False, True])

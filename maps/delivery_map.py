@@ -17,6 +17,8 @@ from geo import hexes
 from maps.render import (
     DEFAULT_TILES,
     SAFEGUARDED_RESOLUTION,
+    SPO_COLOUR,
+    SPO_DASHES,
     Assets,
     _popup,
     _square,
@@ -27,7 +29,6 @@ from maps.render import (
 )
 from procurement.records import TenderLocation
 
-LINE_COLOUR = "#2c7fb8"
 ACTIVITY_COLOUR = "#d95f0e"
 
 
@@ -112,9 +113,10 @@ def delivery_map(
         if site is not None:
             folium.PolyLine(
                 [(site["lat"], site["lon"]), point],
-                color=LINE_COLOUR,
+                color=SPO_COLOUR,  # as on the territory map: an SPO link, dashed
+                dash_array=SPO_DASHES,
                 weight=3,
-                opacity=0.8,
+                opacity=0.9,
                 tooltip=safe_text(f"{site['label']} → {name}"),
             ).add_to(backed)
     backed.add_to(fmap)
@@ -124,7 +126,7 @@ def delivery_map(
         [
             ("#ffffff", "□ where the contract is delivered"),
             (ACTIVITY_COLOUR, "● activity backed (safeguarded: area only)"),
-            (LINE_COLOUR, "— nearest delivery location"),
+            (SPO_COLOUR, "SPO link to the nearest delivery location (dashed)", "line"),
         ],
     )
     add_layer_control(fmap)

@@ -5,10 +5,13 @@ before award."""
 from __future__ import annotations
 
 import pandas as pd
+import shapely
 from sqlalchemy import Connection, text
 
 from geo.crs import to_bng
-from maps.coverage import DEFAULT_CAPACITY, DEFAULT_RADIUS_M
+from maps.coverage import DEFAULT_CAPACITY
+from matching.profiles import default_radius
+from matching.queries import default_radii
 from procurement.states import PUBLIC
 
 _PUBLIC = ", ".join(f"'{s}'" for s in PUBLIC)
@@ -37,8 +40,9 @@ def activities(conn: Connection, *, include_all: bool = False) -> pd.DataFrame:
     """Open activities with their capacity (people a year), catchment radius (metres),
     cost per place (£ a year), trust (eligibility, verification, where they are located)
     and whether an awarded SPO backs them: the trusted ones (eligible, not lapsed), or
-    every open one with ``include_all``. Unknown capacity and radius take the documented
-    defaults (``capacity_assumed`` marks them)."""
+    every open one with ``include_all``. Unknown capacity takes the documented default, an
+    unknown radius the territory profile's default (``capacity_assumed`` marks the
+    former; ``service_area``: the drawn area served, EPSG:4326, or None)."""
     frame = pd.read_sql(
         text(
             f"""
@@ -46,7 +50,8 @@ def activities(conn: Connection, *, include_all: bool = False) -> pd.DataFrame:
                    a.funding_gap::float8 AS funding_gap,
                    a.annual_running_cost::float8 AS annual_running_cost,
                    a.people_reached_per_year::float8 AS people_reached_per_year,
-                   a.service_radius_m, a.safeguarding, a.territory_code, a.provider_name,
+                   a.service_radius_m, ST_AsBinary(a.service_area) AS service_area_wkb,
+                   a.safeguarding, a.territory_code, a.provider_name,
                    a.postcode, a.lon, a.lat, a.eligibility, a.eligibility_categories,
                    a.eligibility_reason, a.verification, a.evidence_level, a.located_at,
                    a.delivery_site_count, a.fresh_on, a.trusted,
@@ -70,11 +75,15 @@ def activities(conn: Connection, *, include_all: bool = False) -> pd.DataFrame:
     frame["capacity_assumed"] = ~known
     frame["capacity"] = frame["people_reached_per_year"].where(known, DEFAULT_CAPACITY)
     frame["backed"] = frame["backed"].astype(bool)
-    frame["radius_m"] = frame["service_radius_m"].fillna(DEFAULT_RADIUS_M).astype(float)
+    frame["radius_m"] = frame["service_radius_m"].fillna(
+        default_radius(frame["territory_code"], default_radii(conn))
+    )
     frame["cost_per_place"] = (frame["annual_running_cost"] / frame["capacity"]).where(
         known & frame["annual_running_cost"].gt(0)
     )
     frame["x"], frame["y"] = to_bng(frame["lon"], frame["lat"])
+    areas = frame.pop("service_area_wkb")
+    frame["service_area"] = shapely.from_wkb([None if a is None else bytes(a) for a in areas])
     return frame
 
 

@@ -48,14 +48,34 @@ UK_CENTRE, UK_ZOOM = (54.5, -3.0), 5
 SAFEGUARDED_RESOLUTION = 7  # about 5 km²: where a refuge is, coarsely
 NEED_RESOLUTION = 7  # need areas drawn on 5 km² hexagons
 DENSITY_RESOLUTION = 7
-# A qualitative palette (ColorBrewer Paired and Dark2), one colour per theme in turn.
+# Kelly's 20 colours of maximum contrast (without white and black), one per theme: no two
+# themes share a hue family, so "Youth" is never mistaken for another theme or an SPO link.
 PALETTE = (
-    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
-    "#fb9a99", "#fdbf6f", "#cab2d6", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
-    "#e6ab02", "#a6761d", "#666666", "#17becf",
+    "#0067a5", "#8db600", "#be0032", "#f38400", "#875692", "#882d17", "#a1caf1", "#008856",
+    "#e68fac", "#f3c300", "#604e97", "#c2b280", "#e25822", "#2b3d26", "#b3446c", "#dcd300",
+    "#654522", "#f99379", "#848482", "#f6a600",
 )  # fmt: skip
-THEME_COLOURS = dict(zip(LABELS, PALETTE, strict=False))
+THEME_COLOURS = dict(zip(LABELS, PALETTE, strict=True))
 UNTHEMED = "#444444"
+# Awarded SPO links: a magenta no theme uses, dashed, so a line never reads as a theme.
+SPO_COLOUR, SPO_DASHES = "#e800e8", "8 6"
+# Marker clusters' own colours (Leaflet.markercluster): small, medium and large groups.
+CLUSTER_COLOURS = (
+    ("#b5e28c", "a numbered circle: a group of fewer than 10 activities (click to zoom in)"),
+    ("#f1d357", "a group of 10 to 99 activities"),
+    ("#fd9c73", "a group of 100 or more activities"),
+)
+# A cluster says how many activities it holds and what Enter does, as its accessible name.
+CLUSTER_ICON = """function (cluster) {
+    var count = cluster.getChildCount();
+    var size = count < 10 ? "small" : count < 100 ? "medium" : "large";
+    return L.divIcon({
+        html: "<div><span>" + count + "<span class=\\"di-hidden\\"> activities here: "
+            + "press Enter to zoom in</span></span></div>",
+        className: "marker-cluster marker-cluster-" + size,
+        iconSize: new L.Point(40, 40)
+    });
+}"""
 UNTRUSTED_OPACITY = 0.3  # activities not trusted (shown only when all are asked for)
 VERIFICATION_WORDS = {
     "listed": "listed from open data (not yet claimed or verified)",
@@ -80,13 +100,47 @@ STYLE = """<style>
 .di-swatch { width: 12px; height: 12px; margin-right: 6px; vertical-align: -1px;
   border: 1px solid #555; }
 .di-site { background: #fff; border: 2px solid #000; box-sizing: border-box; }
+.di-swatch.di-wide { width: 18px; border: 0; }
+.di-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+.di-num { border: 2px solid #fff; border-radius: 50%; box-sizing: border-box;
+  font: bold 12px/20px sans-serif; text-align: center; box-shadow: 0 0 0 1px #333; }
+.di-place { font: italic 12px sans-serif; color: #333; white-space: nowrap;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+.di-place.di-major { font: bold 14px sans-serif; }
 @media (max-width: 480px) { .leaflet-control-layers, .di-legend { font-size: 11px; } }
-@media (min-width: 600px) {
+/* On a phone the legend sits below the map, not over it, and the credits below that. */
+@media (max-width: 600px) {
+  .folium-map { height: 66% !important; }
+  .di-legend { top: 66%; bottom: 56px; left: 0; right: 0; max-height: none;
+    border-radius: 0; border-top: 1px solid #999; }
+  .di-attribution { left: 0; right: 0; max-width: 100%; bottom: 0; height: 56px;
+    font-size: 10px; }
+}
+@media (min-width: 1000px) {  /* a whole window: room for the open list */
   .leaflet-control-layers { padding: 6px 10px 6px 6px; color: #333; background: #fff; }
-  .leaflet-control-layers .leaflet-control-layers-toggle { display: none; }
-  .leaflet-control-layers .leaflet-control-layers-list { display: block; position: relative; }
+  .leaflet-container .leaflet-control-layers .leaflet-control-layers-toggle { display: none; }
+  .leaflet-container .leaflet-control-layers .leaflet-control-layers-list {
+    display: block; position: relative; }
 }
 </style>"""
+
+
+def _ink(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour`` (``#rrggbb``)."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000" if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else "#fff"
+
+
+# A numbered marker's colours, one class per theme (a class, as a style attribute is barred).
+THEME_STYLE = (
+    "<style>"
+    + "".join(
+        f".di-t{i} {{ background: {c}; color: {_ink(c)}; }}"
+        for i, c in enumerate((*PALETTE, UNTHEMED))
+    )
+    + "</style>"
+)
 # Pinch-zoom allowed (folium's own viewport forbids it).
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 _FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
@@ -145,6 +199,7 @@ def base_map(
         folium.TileLayer(tiles, name=tiles, control=False).add_to(fmap)
     use_assets(fmap, (assets.LEAFLET, assets.JQUERY), mode, fmap)
     _figure(fmap).header.add_child(Element(STYLE), name="di_style")
+    _figure(fmap).header.add_child(Element(THEME_STYLE), name="di_theme_style")
     _figure(fmap).html.add_child(Element(f'<div class="di-attribution">{safe_text(SHORT)}</div>'))
     _figure(fmap).title = title
     FocusWithoutScrolling().add_to(fmap)
@@ -175,8 +230,8 @@ class FocusWithoutScrolling(MacroElement):
 
 
 def add_layer_control(fmap: folium.Map) -> None:
-    """The layer control, collapsed to its button on narrow screens (a phone's map stays
-    visible) and open on wider ones (:data:`STYLE`)."""
+    """The layer control, collapsed to its button in a page's frame and on a phone (the
+    map stays visible) and open on a map that has a whole wide window (:data:`STYLE`)."""
     folium.LayerControl(collapsed=True).add_to(fmap)
 
 
@@ -203,19 +258,35 @@ def use_assets(
 
 
 def add_legend(
-    fmap: folium.Map, title: str, entries: Iterable[tuple[str, str]], *, open_: bool = True
+    fmap: folium.Map,
+    title: str,
+    entries: Iterable[tuple[str, str] | tuple[str, str, str]],
+    *,
+    open_: bool = True,
 ) -> None:
-    # SVG swatches: a fill attribute is not a style, so the policy need not allow one.
-    rows = "".join(
-        '<div><svg class="di-swatch" viewBox="0 0 12 12" aria-hidden="true">'
-        f'<rect width="12" height="12" fill="{safe_text(colour)}"/></svg>{safe_text(label)}</div>'
-        for colour, label in entries
-    )
+    """A legend of swatches (``(colour, label)``) and dashed lines (``(colour, label,
+    "line")``), open or folded (``open_``); on a phone it sits below the map."""
+    rows = "".join(f"<div>{_swatch(*entry)}{safe_text(entry[1])}</div>" for entry in entries)
     _figure(fmap).html.add_child(
         Element(
             f'<details class="di-legend"{" open" if open_ else ""}>'
             f"<summary><b>{safe_text(title)}</b></summary>{rows}</details>"
         )
+    )
+
+
+def _swatch(colour: str, _label: str, kind: str = "box") -> str:
+    # SVG: a fill or stroke attribute is not a style, so the policy need not allow one.
+    shape = (
+        f'<line x1="0" y1="6" x2="18" y2="6" stroke="{safe_text(colour)}" stroke-width="3"'
+        f' stroke-dasharray="{SPO_DASHES.replace(" ", ",")}"/>'
+        if kind == "line"
+        else f'<rect width="12" height="12" fill="{safe_text(colour)}"/>'
+    )
+    width, wide = (18, " di-wide") if kind == "line" else (12, "")
+    return (
+        f'<svg class="di-swatch{wide}" width="{width}" viewBox="0 0 {width} 12"'
+        f' aria-hidden="true">{shape}</svg>'
     )
 
 
@@ -309,6 +380,8 @@ def uk_map(
             else None,
             highlight_function=lambda _: {"weight": 3},
         ).add_to(fmap)
+    if not tiles:
+        add_place_names(fmap, territory_labels(outlines))
     add_legend(fmap, "Gap index", gap_entries())
     add_layer_control(fmap)
     return fmap
@@ -403,13 +476,16 @@ def need_hexagons(areas: pd.DataFrame, resolution: int = NEED_RESOLUTION) -> pd.
     return grouped.drop(columns=["w_need", "w_reach", "gap_people"]).reset_index()
 
 
-def _square(location: tuple[float, float], size: int, tooltip: str) -> folium.Marker:
+def _square(location: tuple[float, float], size: int, name: str) -> folium.Marker:
     """A supplier site: a white square (a plain Leaflet DivIcon, no plugin needed), with
-    ``tooltip`` as plain text."""
+    ``name`` as its tooltip and, for screen readers and keyboards, its accessible name."""
     icon = folium.DivIcon(
-        icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="di-site"
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+        class_name="di-site",
+        html=f'<span class="di-hidden">{safe_text(name)}</span>',
     )
-    return folium.Marker(location=location, icon=icon, tooltip=safe_text(tooltip))
+    return folium.Marker(location=location, icon=icon, tooltip=safe_text(name))
 
 
 def _popup(*lines: str) -> folium.Popup:
@@ -530,7 +606,7 @@ def add_activities(fmap: folium.Map, activities: pd.DataFrame, mode: Assets) -> 
     """Open activities, clustered, coloured by theme (faded when not trusted: not eligible
     or lapsed), each saying how far it is verified; safeguarded ones as their H3 cell."""
     safe = activities["safeguarding"].fillna(False).astype(bool)
-    cluster = MarkerCluster(name="Activities (by theme)")
+    cluster = MarkerCluster(name="Activities (by theme)", icon_create_function=CLUSTER_ICON)
     use_assets(cluster, (assets.MARKERCLUSTER,), mode, fmap)
     for row in activities[~safe].to_dict("records"):
         folium.CircleMarker(
@@ -572,23 +648,30 @@ def territory_map(
     outline: gpd.GeoDataFrame | None = None,
     mode: Assets = "served",
     tiles: str | None = DEFAULT_TILES,
+    shapes: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """One territory: need and gap on hexagons, activities, supplier sites, activity
-    density, and the awarded SPOs' links from supplier sites to the activities they back
-    (titled with the ``outline``'s name, when it has one)."""
+    """One territory: need and gap by small area (the need areas' ``shapes`` where they
+    have one, hexagons elsewhere), activities, supplier sites, activity density, and the
+    awarded SPOs' links from supplier sites to the activities they back (titled with the
+    ``outline``'s name, when it has one). Areas are always drawn beneath the points, and
+    with no base ``tiles`` the map names its territory and local authorities."""
     centre = (float(areas["lat"].mean()), float(areas["lon"].mean()))
     names = outline["name"] if outline is not None and "name" in outline else pd.Series()
     place = str(names.iloc[0]) if len(names) else "one territory"
     fmap = base_map(centre, 9, mode, tiles, f"Map: {place} — need, activities and awarded SPOs")
     add_outline(fmap, outline)
-    cells = need_hexagons(areas)
-    _hex_layer(
-        cells,
-        "gap_index",
-        gap_colours(),
-        "Gap index (need areas on hexagons)",
-        need_words,
-    ).add_to(fmap)
+    drawn = shapes if shapes is not None else gpd.GeoDataFrame(columns=["area_code", "geometry"])
+    polygons = area_polygons(areas, drawn)
+    below: list[folium.GeoJson | folium.FeatureGroup] = [] if polygons is None else [polygons]
+    cells = need_hexagons(areas[~areas["code"].isin(drawn["area_code"])])
+    if not cells.empty or not below:  # no empty hexagon layer when every area has a shape
+        below.append(
+            _hex_layer(
+                cells, "gap_index", gap_colours(), "Gap index (need areas on hexagons)", need_words
+            )
+        )
+    for layer in below:
+        layer.add_to(fmap)
     add_activities(fmap, activities, mode)
     group = folium.FeatureGroup(name="Supplier sites", show=True)
     for _, site in sites.iterrows():
@@ -596,31 +679,165 @@ def territory_map(
     group.add_to(fmap)
     counts = suppress(density(activities, DENSITY_RESOLUTION))
     top = max(float(pd.to_numeric(counts["count"], errors="coerce").max() or 1.0), 1.0)
-    _hex_layer(
+    density_layer = _hex_layer(
         counts,
         "count",
         cm.LinearColormap(["#deebf7", "#3182bd", "#08306b"], vmin=0, vmax=top),
         "Activity density (H3; fewer than 3 not shown)",
         density_words,
         show=False,
-    ).add_to(fmap)
+    )
+    density_layer.add_to(fmap)
     add_links(fmap, links)
+    KeepAreasBelow([*below, density_layer]).add_to(fmap)
+    if not tiles:
+        add_place_names(fmap, territory_places(areas, outline))
     untrusted = "trusted" in activities and not activities["trusted"].fillna(False).all()
     add_legend(
         fmap,
-        "Activity themes",
+        "Map key",
         [
             *((c, LABELS[t]) for t, c in THEME_COLOURS.items() if t in _themes_in(activities)),
             (UNTHEMED, "not classified"),
             *([("#dddddd", "faded: not trusted (not eligible, or lapsed)")] if untrusted else []),
+            *CLUSTER_COLOURS,
             ("#ffffff", "□ supplier site"),
-            ("#2c7fb8", "— awarded SPO"),
+            (SPO_COLOUR, "awarded SPO (dashed line: supplier site → activity)", "line"),
             *gap_entries(),
         ],
         open_=False,
     )
     add_layer_control(fmap)
     return fmap
+
+
+def area_words(area: Mapping[str, Any]) -> str:
+    """A need area in plain words ("Oxford 008A: gap 0.85 (0 = fully served) · need 0.95
+    (1 = the most deprived tenth) · reach 0.09 (1 = the UK average or better) · 1,234
+    people"); ``area`` carries ``name``, ``gap``, ``need``, ``reach`` and ``population``."""
+    return (
+        f"{area['name']}: gap {_share(area['gap'])} (0 = fully served) · "
+        f"need {_share(area['need'])} (1 = the most deprived tenth) · "
+        f"reach {_share(area['reach'])} (1 = the UK average or better) · "
+        f"{int(area['population']):,} people"
+    )
+
+
+def area_polygons(areas: pd.DataFrame, shapes: gpd.GeoDataFrame) -> folium.GeoJson | None:
+    """The need areas that have a shape, coloured by gap, each with :func:`area_words` as
+    its tooltip; None when none has one."""
+    drawn = shapes[["area_code", "geometry"]].merge(
+        areas, left_on="area_code", right_on="code", how="inner"
+    )
+    if drawn.empty:
+        return None
+    frame = gpd.GeoDataFrame(
+        {
+            "gap_index": drawn["gap"].astype(float).round(3),
+            "label": [safe_text(area_words(a)) for a in drawn.to_dict("records")],
+        },
+        geometry=shapely.set_precision(drawn.geometry.to_numpy(), 1e-4, mode="pointwise"),
+        crs="EPSG:4326",
+    )
+    colours = gap_colours()
+    return folium.GeoJson(
+        json.loads(frame.to_json(drop_id=True)),
+        name="Gap index by need area (small areas)",
+        style_function=lambda f: {
+            "fillColor": colours(f["properties"]["gap_index"] or 0.0),
+            "color": "#777",
+            "weight": 0.3,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    )
+
+
+class KeepAreasBelow(MacroElement):
+    """Keep the area layers (polygons, hexagons) beneath the points and lines whenever one
+    is switched on or the clusters redraw, so a marker over an area is the one clicked."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function (map, areas) {
+    function lower() {
+        areas.forEach(function (layer) { if (map.hasLayer(layer)) layer.bringToBack(); });
+    }
+    map.on("overlayadd zoomend", lower);
+    lower();
+})({{ this._parent.get_name() }}, [{{ this.layers }}]);
+{% endmacro %}"""
+    )
+
+    def __init__(self, layers: Iterable[folium.GeoJson | folium.FeatureGroup]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's is untyped
+        self.layers = ", ".join(
+            layer.get_name() for layer in layers if isinstance(layer, folium.GeoJson)
+        )
+
+
+LSOA_NAME = re.compile(r"^(?P<authority>.+) \d{3}[A-Z]$")  # "Oxford 008A": Oxford
+
+
+def territory_places(areas: pd.DataFrame, outline: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Names to read a territory's map by without base tiles: the territory's
+    (:func:`territory_labels`) and its local authorities' (:func:`authority_labels`)."""
+    labels = [authority_labels(areas)]
+    if outline is not None and not outline.empty and "name" in outline:
+        labels.insert(0, territory_labels(outline))
+    return pd.concat(labels, ignore_index=True)
+
+
+def territory_labels(outlines: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each territory's name at a point inside it (``name``, ``lat``, ``lon`` in degrees,
+    ``major`` true)."""
+    inside = outlines.geometry.representative_point()
+    return pd.DataFrame(
+        {"name": outlines["name"].to_numpy(), "lat": inside.y.to_numpy(),
+         "lon": inside.x.to_numpy(), "major": True}
+    )  # fmt: skip
+
+
+def authority_labels(areas: pd.DataFrame) -> pd.DataFrame:
+    """Each local authority's name at the median point of its need areas, for England and
+    Wales, whose need areas are named after their authority ("Oxford 008A"); ``areas``
+    carries ``name``, ``lat`` and ``lon`` (degrees)."""
+    authority = authority_names(areas["name"])
+    return (
+        areas.assign(authority=authority)
+        .dropna(subset=["authority"])
+        .groupby("authority")[["lat", "lon"]]
+        .median()
+        .reset_index()
+        .rename(columns={"authority": "name"})
+        .assign(major=False)
+    )
+
+
+def authority_names(names: pd.Series) -> pd.Series:
+    """The local authority an England or Wales need area is named after ("Oxford" for
+    "Oxford 008A"); missing for the others (Scotland's and Northern Ireland's)."""
+    return names.astype(str).str.extract(LSOA_NAME)["authority"]
+
+
+def add_place_names(fmap: folium.Map, places: pd.DataFrame) -> None:
+    """A light reference layer of place names (``name``, ``lat``, ``lon``, ``major``):
+    text only, not clickable and out of the keyboard's way."""
+    group = folium.FeatureGroup(name="Place names")
+    for place in places.to_dict("records"):
+        size = (160, 18)
+        folium.Marker(
+            location=(place["lat"], place["lon"]),
+            icon=folium.DivIcon(
+                html=safe_text(place["name"]),
+                icon_size=size,
+                icon_anchor=(size[0] // 2, size[1] // 2),
+                class_name="di-place di-major" if place["major"] else "di-place",
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(group)
+    group.add_to(fmap)
 
 
 def _themes_in(activities: pd.DataFrame) -> set[str]:
@@ -640,9 +857,10 @@ def add_links(fmap: folium.Map, links: pd.DataFrame) -> None:
             end, name = (float(lat[0]), float(lon[0])), "a safeguarded service"
         folium.PolyLine(
             [(link["site_lat"], link["site_lon"]), end],
-            color="#2c7fb8",
+            color=SPO_COLOUR,
+            dash_array=SPO_DASHES,
             weight=3,
-            opacity=0.8,
+            opacity=0.9,
             tooltip=safe_text(f"{link['supplier']} → {name}: {money(link['value_gbp'])} committed"),
         ).add_to(group)
     group.add_to(fmap)
@@ -654,7 +872,9 @@ def finder_map(
     mode: Assets = "served",
     tiles: str | None = DEFAULT_TILES,
 ) -> folium.Map:
-    """A supplier's site and the ranked activities near it (safeguarded ones: no point)."""
+    """A supplier's site and the ranked activities near it, each numbered as in the list
+    beside the map and coloured by its theme (safeguarded ones: no point, but their
+    number is kept so the others still match the list)."""
     fmap = base_map(
         (origin[0], origin[1]), 12, mode, tiles, f"Map: activities recommended near {origin[2]}"
     )
@@ -663,17 +883,19 @@ def finder_map(
     for rank, row in enumerate(ranked.to_dict("records"), start=1):
         if pd.isna(row["lat"]):
             continue
-        folium.CircleMarker(
+        name = f"{rank}. {row['name']}"
+        folium.Marker(
             location=(row["lat"], row["lon"]),
-            radius=9,
-            color=_theme_colour(row["themes"]),
-            fill=True,
-            fill_opacity=0.9,
-            tooltip=safe_text(
-                f"#{rank} {row['name']} (score {row['total']:.2f}; {trust_label(row)})"
+            icon=folium.DivIcon(
+                html=f'<span aria-hidden="true">{rank}</span>'
+                f'<span class="di-hidden">{safe_text(name)}</span>',
+                icon_size=(24, 24),
+                icon_anchor=(12, 12),
+                class_name=f"di-num di-t{_theme_index(row['themes'])}",
             ),
+            tooltip=safe_text(f"{name} (score {row['total']:.2f}; {trust_label(row)})"),
             popup=_popup(
-                f"<b>#{rank} {safe_text(row['name'])}</b>",
+                f"<b>{safe_text(name)}</b>",
                 safe_text(row["reason"]),
                 *trust_lines(row),
             ),
@@ -682,10 +904,27 @@ def finder_map(
     add_legend(
         fmap,
         "Supplier finder",
-        [("#ffffff", "□ your site"), (UNTHEMED, "● activity (colour: theme)")],
+        [
+            ("#ffffff", "□ your site"),
+            ("#ffffff", "numbers: the activity's place in the list beside the map"),
+            *((c, LABELS[t]) for t, c in THEME_COLOURS.items() if t in _themes_in(ranked)),
+            *([(UNTHEMED, "not classified")] if _unthemed(ranked) else []),
+        ],
     )
     add_layer_control(fmap)
     return fmap
+
+
+def _theme_index(value: Any) -> int:
+    """The position of an activity's first theme in :data:`PALETTE` (its colour class);
+    one past the end when it has none."""
+    themes = _themes(value)
+    order = list(THEME_COLOURS)
+    return order.index(themes[0]) if themes and themes[0] in order else len(order)
+
+
+def _unthemed(activities: pd.DataFrame) -> bool:
+    return any(not _themes(themes) for themes in activities["themes"])
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,15 @@ from sqlalchemy import Connection
 from boundaries import repository
 from geo.errors import InvalidInputError, NotFoundError
 from maps import coverage, queries, render
+from matching.need import NeedIndex, served_need
 from matching.valuation import HOUR_VALUE_GBP
 from procurement.reporting import awarded_links, value_by_territory
 
 # When an activity's running cost per place is unknown, the budget buys places at this
 # price (an explicit, illustrative assumption; `cost_assumed` marks it in every output).
 DEFAULT_COST_PER_PLACE_GBP = 250.0
+# Need-area shapes on a territory map are simplified by this many metres: a small page.
+SHAPE_TOLERANCE_M = 50.0
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,16 @@ def compute(
     """The same from frames (tests and notebooks pass their own; ``include_all`` says
     whether ``activities`` holds every open activity or the trusted ones only)."""
     a_ref = coverage.reference_access(need_areas, activities)
-    pairs = coverage.catchment_pairs(need_areas, activities)
     areas = coverage.area_coverage(need_areas, activities, a_ref)
     areas[["name", "lon", "lat"]] = need_areas[["name", "lon", "lat"]]
-    activities = activities.assign(
-        need_score=coverage.catchment_need(need_areas, activities, pairs)
+    need = NeedIndex.from_points(
+        need_areas["x"], need_areas["y"], need_areas["population"], need_areas["uk_imd_decile"]
     )
+    # The one catchment-need model (as the SPO score and the finder measure it); the drawn
+    # areas are used here and go no further.
+    activities = activities.assign(
+        need_score=served_need(activities, need, activities["radius_m"])["need_score"]
+    ).drop(columns=["service_area"], errors="ignore")
     summary = coverage.territory_summary(areas, spo_value)
     flagged = activities.assign(
         at_risk_high_need=(activities["status"] == "at_risk")
@@ -173,9 +180,10 @@ def territory_map(
     tiles: str | None = render.DEFAULT_TILES,
     outlines: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """The territory map (need hexagons, activities, supplier sites, density, awarded SPO
-    links, boundary), as the web page, the CLI and the notebooks draw it. ``outlines``:
-    the simplified territories if the caller holds them (else they are read)."""
+    """The territory map (need by small area where the need areas have shapes, hexagons
+    elsewhere; activities, supplier sites, density, awarded SPO links, boundary), as the
+    web page, the CLI and the notebooks draw it. ``outlines``: the simplified territories
+    if the caller holds them (else they are read)."""
     known_territory(found, territory)
     if outlines is None:
         outlines = repository.territory_outlines(conn)
@@ -187,4 +195,5 @@ def territory_map(
         outline=outlines[outlines["code"] == territory],
         mode=mode,
         tiles=tiles,
+        shapes=repository.need_area_shapes(conn, territory, tolerance_m=SHAPE_TOLERANCE_M),
     )

@@ -1,10 +1,13 @@
-"""The need of the people an activity serves, from the need areas in its service area.
+"""The need of the people an activity serves, from the need areas in its service area: the
+one catchment-need model, used alike by the SPO score, recommendations, coverage and maps.
 
-An activity serves a circle (its ``service_radius_m``, or the profile's default radius) or a
-drawn polygon. The need areas whose representative point lies inside are its catchment; the
-need score is their population-weighted mean of ``(10 - UK decile) / 9`` (decile 1, the
-most deprived tenth of the UK, scores 1; decile 10 scores 0). The UK composite index is
-used so that areas in different nations compare. When no need-area point falls inside
+An activity serves a drawn polygon (its ``service_area``) when it has one, else a circle of
+its ``service_radius_m``, else of the default radius of its territory's weight profile
+(:attr:`matching.profiles.WeightProfile.default_service_radius_m`). The need areas whose
+representative point lies inside are its catchment; the need score is their
+population-weighted mean of ``(10 - UK decile) / 9`` (decile 1, the most deprived tenth of
+the UK, scores 1; decile 10 scores 0). The UK composite index is used so that areas in
+different nations compare. When no need-area point falls inside
 (a small radius in a rural area), the nearest one stands in, so every activity has a score.
 """
 
@@ -37,12 +40,25 @@ class NeedIndex:
     def from_frame(cls, need_areas: pd.DataFrame) -> NeedIndex:
         """``need_areas`` has point geometry (EPSG:4326), ``population``, ``uk_imd_decile``."""
         x, y = to_bng(need_areas.geometry.x.to_numpy(), need_areas.geometry.y.to_numpy())
-        population = need_areas["population"].astype(float).fillna(0.0).to_numpy()
+        return cls.from_points(x, y, need_areas["population"], need_areas["uk_imd_decile"])
+
+    @classmethod
+    def from_points(
+        cls,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        population: pd.Series,
+        uk_imd_decile: pd.Series,
+    ) -> NeedIndex:
+        """Need areas given as EPSG:27700 points ``x, y`` (metres), with ``population``
+        (people; missing counts as 0) and ``uk_imd_decile`` (1-10)."""
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         return cls(
             x=x,
             y=y,
-            population=population,
-            uk_decile=need_areas["uk_imd_decile"].astype(float).to_numpy(),
+            population=population.astype(float).fillna(0.0).to_numpy(),
+            uk_decile=uk_imd_decile.astype(float).to_numpy(),
             tree=cKDTree(np.column_stack([x, y])),
         )
 
@@ -98,3 +114,41 @@ class NeedIndex:
                 "need_areas": np.bincount(owner, minlength=n),
             }
         )
+
+
+def served_need(
+    activities: pd.DataFrame, need: NeedIndex, default_radius_m: float | pd.Series
+) -> pd.DataFrame:
+    """Catchment need of activities, indexed like ``activities`` (columns as
+    :meth:`NeedIndex.served`).
+
+    Parameters
+    ----------
+    activities
+        ``lon``, ``lat`` (EPSG:4326 degrees), ``service_radius_m`` (metres; NaN: not
+        given) and, optionally, ``service_area`` (shapely polygons in EPSG:4326 or None).
+    need
+        The need areas.
+    default_radius_m
+        The radius (metres) of an activity that gives neither polygon nor radius: its
+        territory profile's ``default_service_radius_m``, one figure or one per activity
+        (a Series indexed like ``activities``).
+    """
+    x, y = to_bng(activities["lon"].to_numpy(float), activities["lat"].to_numpy(float))
+    radius = (
+        pd.to_numeric(activities["service_radius_m"], errors="coerce")
+        .fillna(default_radius_m)
+        .to_numpy(float)
+    )
+    drawn = activities.get("service_area", [])
+    areas = [
+        None if area is None else shapely.transform(area, _bng_xy, interleaved=False)
+        for area in drawn
+    ]
+    served = need.served(x, y, radius, areas if any(a is not None for a in areas) else None)
+    served.index = activities.index
+    return served
+
+
+def _bng_xy(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return to_bng(x, y)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from geo.errors import InvalidInputError
 
 COMPONENTS = ("proximity", "need", "urgency", "theme_fit", "capacity_evidence")
@@ -71,3 +73,10 @@ STANDARD = WeightProfile(
         "capacity_evidence": 0.10,
     },
 )
+
+
+def default_radius(territories: pd.Series, radii: Mapping[str, float]) -> pd.Series:
+    """Per row, the default service radius (metres) of the territory's own profile
+    (``radii``: territory code to radius, as :func:`matching.queries.default_radii` reads
+    them), else the standard profile's; indexed like ``territories``."""
+    return territories.map(radii).astype(float).fillna(STANDARD.default_service_radius_m)

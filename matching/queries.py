@@ -209,6 +209,15 @@ def profile_for(conn: Connection, territory: str) -> WeightProfile:
     )
 
 
+def default_radii(conn: Connection) -> dict[str, float]:
+    """Each territory with its own profile: the radius (metres) assumed for an activity
+    that gives no area served (territories not listed use the standard profile's)."""
+    rows = conn.execute(
+        text("SELECT territory_code, default_service_radius_m FROM weight_profile")
+    ).all()
+    return {row.territory_code: float(row.default_service_radius_m) for row in rows}
+
+
 def save_profile(conn: Connection, territory: str, profile: WeightProfile) -> None:
     """Set (or replace) a territory's weight profile."""
     territory_id(conn, territory)

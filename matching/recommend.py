@@ -18,13 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-import numpy as np
 import pandas as pd
-import shapely
 
-from geo.crs import to_bng
 from geo.errors import InvalidInputError
-from matching.need import NeedIndex
+from matching.need import NeedIndex, served_need
 from matching.profiles import COMPONENTS, WeightProfile
 from matching.score import activity_components, combine, explain, proximity
 from registry import privacy
@@ -113,25 +110,3 @@ def unrecorded(ranked: pd.DataFrame) -> dict[str, int]:
         "funding_gap": int(ranked["funding_gap"].isna().sum()),
         "people_reached_per_year": int(ranked["people_reached_per_year"].isna().sum()),
     }
-
-
-def served_need(activities: pd.DataFrame, need: NeedIndex, default_radius_m: float) -> pd.DataFrame:
-    """Catchment need of activities (``lon``, ``lat``, ``service_radius_m``, and
-    ``service_area`` polygons in EPSG:4326), indexed like ``activities``."""
-    x, y = to_bng(activities["lon"].to_numpy(float), activities["lat"].to_numpy(float))
-    radius = (
-        pd.to_numeric(activities["service_radius_m"], errors="coerce")
-        .fillna(default_radius_m)
-        .to_numpy(float)
-    )
-    areas = [
-        None if area is None else shapely.transform(area, _bng_xy, interleaved=False)
-        for area in activities["service_area"]
-    ]
-    served = need.served(x, y, radius, areas if any(a is not None for a in areas) else None)
-    served.index = activities.index
-    return served
-
-
-def _bng_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return to_bng(x, y)

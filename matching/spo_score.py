@@ -6,7 +6,9 @@ weighted mean of five components in [0, 1], each explained in words:
 * ``committed_value`` — the SPO's value (money, plus volunteer hours and in-kind valued in
   pounds) as a share of the contract value, against a target share (2 % by default): at or
   above the target scores 1.
-* ``need_reached`` — value-weighted need of the activities backed (:mod:`matching.need`).
+* ``need_reached`` — value-weighted catchment need of the activities backed, from the one
+  model the finder and coverage use (:func:`matching.need.served_need`: the drawn service
+  area, else the activity's radius, else its territory profile's default radius).
 * ``geographic_alignment`` — value-weighted proximity of the activities to the contract's
   nearest delivery location (same decay as recommendations); an activity outside the
   tender's territory scores 0.

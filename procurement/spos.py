@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import pandas as pd
+import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
@@ -25,8 +26,9 @@ from accounts import permissions
 from accounts.permissions import Action
 from accounts.users import User
 from geo.errors import ConflictError, InvalidInputError
-from matching.need import NeedIndex
-from matching.recommend import served_need
+from matching.need import NeedIndex, served_need
+from matching.profiles import default_radius
+from matching.queries import default_radii
 from matching.spo_score import Rubric, SpoScore, score_spo
 from matching.valuation import HOUR_VALUE_GBP
 from procurement import audit, ledger
@@ -400,8 +402,10 @@ def _assess(
 def _scoring_inputs(
     conn: Connection, spo_id: int, tender: TenderRecord, need: NeedIndex
 ) -> pd.DataFrame:
-    """Each commitment with its activity's scoring inputs, need and distance from the
-    nearest place the activity is delivered to the contract's nearest delivery location."""
+    """Each commitment with its activity's scoring inputs, need (the one catchment model,
+    :func:`matching.need.served_need`, with the activity's territory profile and drawn area)
+    and distance from the nearest place the activity is delivered to the contract's nearest
+    delivery location."""
     frame = pd.read_sql(
         text(
             """
@@ -411,6 +415,8 @@ def _scoring_inputs(
                    a.annual_running_cost::float8 AS annual_running_cost, a.status,
                    a.closing_date, a.themes, a.people_reached_per_year, a.evidence_links,
                    a.grant_count, a.service_radius_m, a.lon, a.lat,
+                   a.territory_code AS activity_territory,
+                   ST_AsBinary(a.service_area) AS service_area_wkb,
                    (SELECT min(ST_Distance(p.geom::geography, l.geom::geography))
                     FROM activity_location p CROSS JOIN tender_location l
                     WHERE p.activity_id = a.id AND l.tender_id = :tender) AS distance_m
@@ -423,8 +429,10 @@ def _scoring_inputs(
     )
     if frame.empty:
         raise InvalidInputError("the SPO has no commitments of value to score")
-    frame["service_area"] = None
-    served = served_need(frame, need, 3_000.0)
+    areas = frame.pop("service_area_wkb")
+    frame["service_area"] = shapely.from_wkb([None if a is None else bytes(a) for a in areas])
+    radius = default_radius(frame["activity_territory"], default_radii(conn))
+    served = served_need(frame, need, radius)
     frame["need_score"] = served["need_score"].to_numpy()
     frame["distance_m"] = pd.to_numeric(frame["distance_m"]).astype(float)
     return frame

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the platform needs on Debian: PostGIS for PostgreSQL (the project then
-# starts its own cluster with it), Python's venv, Chromium (page tests) and wrk (load
-# benchmark). Installs only what is missing.
+# starts its own cluster with it), Python's venv, Chromium (page tests), wrk (load
+# benchmark) and GDAL's command-line tools (ogrinfo/ogr2ogr read the OGC API and downloads in
+# the tests). Installs only what is missing.
 set -euo pipefail
 
 pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
@@ -22,6 +23,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 if ! command -v wrk >/dev/null 2>&1; then
     missing+=("wrk")
+fi
+# GDAL's ogrinfo and ogr2ogr: a real GIS client for the OGC API and GeoPackage tests.
+if ! command -v ogrinfo >/dev/null 2>&1 || ! command -v ogr2ogr >/dev/null 2>&1; then
+    missing+=("gdal-bin")
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,5 +1,5 @@
 """Coverage (2SFCA), gap index, what-if and H3 density on hand-built fixtures with known
-answers (no database: the functions are pure)."""
+answers (the functions are pure), and the what-if's cross-border case on the real data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import h3.api.numpy_int as h3
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
 
+from geo.errors import InvalidInputError
 from maps import coverage, density, report
 
 
@@ -107,20 +109,39 @@ def test_territory_summary_shares_and_value_per_head() -> None:
 def test_what_if_puts_the_money_where_need_is_unreached() -> None:
     areas = _areas([("rich", 0, 0, 1_000, 10), ("poor", 20_000, 0, 1_000, 1)])
     activities = _activities(
-        [(1, 0, 0, 100, 2_000, False), (2, 20_000, 0, 1, 2_000, False)]
+        [(1, 0, 0, 100, 2_000, False), (2, 20_000, 0, 10, 2_000, False)]
     ).assign(cost_per_place=[100.0, 100.0], funding_gap=[np.nan, 500.0])
     a_ref = coverage.reference_access(areas, activities)
-    ranked = coverage.what_if(areas, activities, 10_000.0, a_ref)
-    assert ranked["activity_id"].tolist()[0] == 2
+    covered = coverage.area_coverage(areas, activities, a_ref)
+    ranked = coverage.what_if(covered, activities, 10_000.0, a_ref).set_index("activity_id")
+    assert ranked.index.tolist()[0] == 2
     # The gap caps what activity 2 can use: £500 buys 5 places.
-    assert ranked.set_index("activity_id").loc[2, "extra_places"] == pytest.approx(5.0)
-    assert ranked.set_index("activity_id").loc[1, "gap_closed"] == pytest.approx(0.0)
+    assert ranked.loc[2, "extra_places"] == pytest.approx(5.0)
+    assert ranked.loc[2, "money_gbp"] == pytest.approx(500.0)
+    assert ranked.loc[1, "gap_closed"] == pytest.approx(0.0)
 
 
-def test_catchment_need_is_population_weighted() -> None:
-    areas = _areas([("A", 0, 0, 100, 1), ("B", 100, 0, 300, 10)])
-    activities = _activities([(1, 0, 0, 10, 1_000, False)])
-    assert coverage.catchment_need(areas, activities)[0] == pytest.approx(100 / 400)
+def test_what_if_buys_at_most_as_many_places_again_as_an_activity_has() -> None:
+    """An uncapped budget (no funding gap recorded) no longer buys one school 2,000 places:
+    an activity can at most double, and the money shown is what those places cost."""
+    areas = _areas([("poor", 0, 0, 5_000, 1)])
+    activities = _activities([(1, 0, 0, 100, 2_000, False)]).assign(
+        cost_per_place=[250.0], funding_gap=[np.nan]
+    )
+    a_ref = 1.0  # far above this area's access: every new place counts
+    covered = coverage.area_coverage(areas, activities, a_ref)
+    (row,) = coverage.what_if(covered, activities, 500_000.0, a_ref).to_dict("records")
+    assert row["extra_places"] == pytest.approx(100.0)
+    assert row["money_gbp"] == pytest.approx(25_000.0)
+
+
+def test_what_if_needs_the_national_access() -> None:
+    areas = _areas([("A", 0, 0, 100, 1)])
+    activities = _activities([(1, 0, 0, 10, 1_000, False)]).assign(
+        cost_per_place=[100.0], funding_gap=[np.nan]
+    )
+    with pytest.raises(InvalidInputError, match="national access"):
+        coverage.what_if(areas, activities, 1_000.0, 0.1)
 
 
 def test_h3_counts_equal_the_raw_counts() -> None:
@@ -171,7 +192,8 @@ def test_the_report_counts_the_capacities_it_assumed() -> None:
         [(1, 0, 0, 40, 1_000, False), (2, 5_000, 0, 100, 1_000, False),
          (3, 0, 0, 100, 1_000, False)]
     ).assign(
-        capacity_assumed=[False, True, True], status="active", territory_code=["T1", "T1", "T2"]
+        capacity_assumed=[False, True, True], status="active", territory_code=["T1", "T1", "T2"],
+        lon=-1.2, lat=51.7, service_radius_m=np.nan,
     )  # fmt: skip
     territories = pd.DataFrame({"code": ["T1", "T2"], "name": ["One", "Two"], "nation": "E"})
     value = pd.DataFrame(columns=["territory_code", "committed_gbp", "delivered_gbp"])
@@ -180,3 +202,42 @@ def test_the_report_counts_the_capacities_it_assumed() -> None:
     counts = found.summary.set_index("territory_code")
     assert counts.loc["T1", "activities"] == 2 and counts.loc["T1", "capacities_assumed"] == 1
     assert counts.loc["T2", "capacities_assumed"] == 1
+
+
+def test_an_area_served_from_across_the_border_gains_nothing_from_the_what_if(
+    demo_data: Engine,
+) -> None:
+    """Real data: a need area at the UK average thanks to a neighbouring territory's
+    activity is already in reach; money for its own territory's activities there brings
+    nobody new within reach (the what-if measures change against national access)."""
+    with demo_data.connect() as conn:
+        found = report.build(conn, include_all=True)
+    areas, activities = found.areas.reset_index(drop=True), found.activities
+    pairs = coverage.catchment_pairs(areas, activities)
+    home = activities["territory_code"].to_numpy()[pairs.activity]
+    there = areas["territory_code"].to_numpy()[pairs.area]
+    across = pd.DataFrame({"area": pairs.area, "across": home != there, "own": home == there})
+    per_area = across.groupby("area")[["across", "own"]].any()
+    served = areas.loc[per_area.index[per_area["across"] & per_area["own"]]]
+    served = served[served["reach"] >= 1.0]
+    border = None
+    for i, area in served.iterrows():  # one its own territory alone would leave short
+        own = activities["territory_code"] == area["territory_code"]
+        alone = coverage.access(areas, activities[own])["access"].loc[i]
+        if alone < found.a_ref:
+            reaching = np.unique(pairs.activity[(pairs.area == i) & (home == there)])
+            candidates = activities.iloc[reaching].assign(
+                cost_per_place=lambda a: a["cost_per_place"].fillna(
+                    report.DEFAULT_COST_PER_PLACE_GBP
+                )
+            )
+            border = (area, candidates)
+            break
+    assert border is not None, "no border area served from across the border in the data"
+    area, candidates = border
+    # Need only at the border area (need weighs the gain, never access or demand), so the
+    # gain counted is that area's alone.
+    only_there = areas.assign(uk_imd_decile=np.where(areas.index == area.name, 1, 10))
+    ranked = coverage.what_if(only_there, candidates, 10_000.0, found.a_ref)
+    assert (ranked["extra_places"] > 0).all()
+    assert ranked["gap_closed"].tolist() == pytest.approx([0.0] * len(candidates))

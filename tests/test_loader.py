@@ -21,7 +21,8 @@ from registry.importer import run_import
 
 
 def _snapshot(engine: Engine) -> tuple[object, ...]:
-    """Counts, ids and a checksum of every stored geometry and assignment."""
+    """Counts, ids and a checksum of every stored geometry (need-area polygons too) and
+    assignment."""
     with engine.connect() as conn:
         return conn.execute(
             text(
@@ -32,6 +33,8 @@ def _snapshot(engine: Engine) -> tuple[object, ...]:
                                               ORDER BY id)) FROM territory),
                        (SELECT md5(string_agg(id || code || territory_id || uk_imd_decile, ','
                                               ORDER BY id)) FROM need_area),
+                       (SELECT md5(string_agg(need_area_id || md5(ST_AsBinary(geom)), ','
+                                              ORDER BY need_area_id)) FROM need_area_shape),
                        (SELECT string_agg(id || content_sha256 || is_current, ',' ORDER BY id)
                           FROM boundary_set)
                 """
@@ -57,7 +60,7 @@ def test_forced_reload_keeps_counts_and_ids(
         engine, territories_2023(data_dir), need_areas_2019(data_dir), force=True
     )
     assert not again.unchanged
-    assert _snapshot(engine)[:5] == before[:5]
+    assert _snapshot(engine)[:6] == before[:6]
     # The same boundaries again: postcodes placed on them stay current.
     with engine.connect() as conn:
         assert "postcode" in generations.current(conn)

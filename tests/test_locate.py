@@ -9,9 +9,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import MultiPolygon, box
+from shapely.geometry import LineString, MultiPolygon, box
 
 from boundaries.locate import UNPLACED, Locator, TerritoryIndex, parse_coordinates
 from boundaries.read import read_territories
@@ -173,3 +174,38 @@ def test_locator_fills_every_column_and_keeps_order(
     assert located["need_area_code"].fillna("").tolist() == ["N2", "", "N1"]
     assert located["need_area_uk_decile"].tolist()[::2] == [7, 3]
     assert located["error"].tolist()[1] == "lat 'x' is not a number"
+
+
+def test_midpoint_of_a_real_shared_edge_goes_to_the_lower_code(
+    real_territories: gpd.GeoDataFrame,
+) -> None:
+    # A segment of the edge between the Metropolitan Police (E23000001) and Thames Valley
+    # (E23000029) near Heathrow. In floating point its midpoint is inside Thames Valley
+    # only, so a plain point-in-polygon test gave it the higher code.
+    start, end = np.array([-0.49924, 51.48856]), np.array([-0.49011, 51.49463])
+    lon, lat = (start + end) / 2
+    territories = real_territories.set_index("code").geometry
+    for code in ("E23000001", "E23000029"):
+        assert territories[code].boundary.distance(LineString([start, end])) == 0
+    assert list(shapely.contains_xy(territories[["E23000001", "E23000029"]], lon, lat)) == [
+        False,
+        True,
+    ]
+    index = TerritoryIndex(real_territories)
+    result = index.assign([lon], [lat])
+    assert index.codes[result.index[0]] == "E23000001"
+    assert result.method[0] == "boundary"
+    # The same from the other side of the edge, a hair's breadth inside each territory.
+    normal = np.array([end[1] - start[1], start[0] - end[0]]) * 1e-9
+    near = index.assign([lon + normal[0], lon - normal[0]], [lat + normal[1], lat - normal[1]])
+    assert list(index.codes[near.index]) == ["E23000001", "E23000001"]
+
+
+def test_points_off_a_shared_edge_go_to_the_lower_code() -> None:
+    # Just outside both squares where their edge meets the outer boundary: within the edge
+    # tolerance of both, so the lower code, whichever is a femtometre nearer.
+    index = TerritoryIndex(_squares())
+    lon, lat = _lonlat(460_000, 199_999.99)
+    result = index.assign([lon], [lat])
+    assert index.codes[result.index[0]] == "A"
+    assert result.method[0] == "boundary"

@@ -13,9 +13,9 @@ from shapely.geometry import Polygon
 from geo.crs import from_bng, to_bng
 from geo.errors import InvalidInputError
 from matching.batch import recommend_batch
-from matching.need import NeedIndex
+from matching.need import NeedIndex, served_need
 from matching.profiles import STANDARD, WeightProfile
-from matching.recommend import rank, served_need, unrecorded
+from matching.recommend import rank, unrecorded
 from matching.score import explain, score
 
 TODAY = date(2026, 11, 25)

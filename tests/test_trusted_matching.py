@@ -293,7 +293,6 @@ def test_the_api_ranks_trusted_activities_unless_include_all(
         Settings(
             database_url=app_database_url,
             secret_key="trusted-matching-test-key-0123456789",
-            coverage_seconds=0.0,
             map_tiles="none",
         )
     )

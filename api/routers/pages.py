@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import IndexesDep, ReadConn
+from api.caching import validated
+from api.deps import BuiltDep, IndexesDep, ReadConn
 from api.routers.coverage import CoverageDep
 from api.schemas import Include
 from api.web.render import page, templates
 from api.web.session import web_session
 from geo.errors import DualImpactError, NotFoundError
-from maps import assets, render, report
+from maps import assets, places, render, report
 from maps.coverage import DEFAULT_CAPACITY
 from matching import near
 from matching.valuation import HOUR_VALUE_GBP
@@ -57,9 +58,10 @@ def _activity_rows(frame: Any) -> list[dict[str, Any]]:
 
 
 @router.get("/")
-def home(request: Request, found: CoverageDep, include: Include = "trusted") -> HTMLResponse:
-    summary = found.summary.sort_values("gap_index", ascending=False)
-    return _page(request, "home.html", page="home", territories=_rows(summary), include=include)
+def home(request: Request, built: BuiltDep, include: Include = "trusted") -> Response:
+    summary = built.coverage.summary.sort_values("gap_index", ascending=False)
+    response = _page(request, "home.html", page="home", territories=_rows(summary), include=include)
+    return validated(request, response, built.version)
 
 
 @router.get("/territory/{code}")
@@ -67,42 +69,56 @@ def territory(
     request: Request,
     code: str,
     conn: ReadConn,
-    found: CoverageDep,
+    built: BuiltDep,
+    indexes: IndexesDep,
     budget_gbp: Annotated[float, Query(ge=0, le=1e9)] = 10_000.0,
     hours: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
     include: Include = "trusted",
-) -> HTMLResponse:
+) -> Response:
+    found = built.coverage
     try:
         report.known_territory(found, code)
     except NotFoundError as exc:
         return _page(request, "error.html", 404, error=str(exc), heading="No such territory")
-    (summary,) = _rows(found.summary[found.summary["territory_code"] == code])
-    trusted = trust.trust_summary(conn, code).iloc[0]
-    try:
-        what_if = report.what_if_table(found, code, budget_gbp=budget_gbp, hours=hours).head(10)
-        error = None
-    except DualImpactError as exc:
-        what_if, error = report.what_if_table(found, code, budget_gbp=10_000.0).head(10), str(exc)
-    return _page(
+
+    def tables() -> dict[str, Any]:
+        """The page's figures and tables (the same for everyone: built once per version)."""
+        (summary,) = _rows(found.summary[found.summary["territory_code"] == code])
+        trusted = trust.trust_summary(conn, code).iloc[0]
+        try:
+            what_if = report.what_if_table(found, code, budget_gbp=budget_gbp, hours=hours)
+            error, ranked_for = None, (budget_gbp, hours)
+        except DualImpactError as exc:
+            what_if, error = report.what_if_table(found, code, budget_gbp=10_000.0), str(exc)
+            ranked_for = (10_000.0, 0.0)  # the heading names what the table was ranked for
+        return {
+            "error": error,
+            "ranked_for": ranked_for,
+            "t": summary,
+            "trust": trust.sentences(trusted),
+            "trust_counts": trusted.to_dict(),
+            "underserved": _rows(report.area_table(found, code).head(15)),
+            "what_if": _activity_rows(what_if.head(10)),
+            "at_risk": _activity_rows(report.at_risk_table(found, code)),
+            "register": reporting.register(conn, code, limit=50),
+        }
+
+    key = ("territory", code, budget_gbp, hours, found.include_all)
+    context = indexes.pages.get(key, built.version, tables)
+    response = _page(
         request,
         "territory.html",
-        status=422 if error else 200,
+        status=422 if context["error"] else 200,
         page="territory",
-        error=error,
-        t=summary,
-        trust=trust.sentences(trusted),
-        trust_counts=trusted.to_dict(),
-        underserved=_rows(report.area_table(found, code).head(15)),
-        what_if=_activity_rows(what_if),
-        at_risk=_activity_rows(report.at_risk_table(found, code)),
-        register=reporting.register(conn, code, limit=50),
         budget=budget_gbp,
         hours=hours,
         default_cost=report.DEFAULT_COST_PER_PLACE_GBP,
         default_capacity=DEFAULT_CAPACITY,
         hour_value=HOUR_VALUE_GBP,
         include=include,
+        **context,
     )
+    return validated(request, response, built.version)
 
 
 @router.get("/finder")
@@ -173,20 +189,30 @@ def favicon() -> FileResponse:
 @router.get("/community")
 def community(
     request: Request,
+    conn: ReadConn,
     found: CoverageDep,
     territory: Annotated[str | None, Query(max_length=60)] = None,
+    q: Annotated[str | None, Query(max_length=60)] = None,
     include: Include = "trusted",
 ) -> HTMLResponse:
-    """Underserved need areas and activities at risk in a territory (its code in any
-    case); a code that is malformed (422) or unknown (404) gets the page again with a
-    message and the territories to pick from."""
+    """Underserved need areas (named by place) and activities at risk in a territory, with
+    its map: the territory by its code (in any case) or found from a postcode or place
+    name (``q``); a code that is malformed (422), or a code or place unknown (404), gets
+    the page again with a message and the territories to pick from."""
     names = found.summary.sort_values("name")[["territory_code", "name"]]
     context: dict[str, Any] = {
         "page": "community",
         "territories": list(names.itertuples(index=False, name=None)),
         "territory": None,
+        "query": q or "",
         "include": include,
     }
+    if q and q.strip():
+        try:
+            territory = places.territory_for(conn, found, q)
+        except DualImpactError as exc:
+            status = 404 if isinstance(exc, NotFoundError) else 422
+            return _page(request, "community.html", status, error=str(exc), **context)
     if territory:
         territory = territory.strip().upper()
         if not TERRITORY_CODE.fullmatch(territory):
@@ -200,7 +226,11 @@ def community(
         context.update(
             territory=territory,
             territory_name=dict(context["territories"])[territory],
-            underserved=_rows(report.area_table(found, territory).head(25)),
+            underserved=_rows(
+                report.area_table(found, territory)
+                .head(25)
+                .assign(authority=lambda areas: render.authority_names(areas["name"]))
+            ),
             at_risk=_activity_rows(report.at_risk_table(found, territory)),
         )
     return _page(request, "community.html", **context)

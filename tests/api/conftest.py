@@ -111,7 +111,6 @@ def app(app_database_url: str) -> FastAPI:
         Settings(
             database_url=app_database_url,
             secret_key=SECRET,
-            coverage_seconds=0.0,
             map_tiles="none",
         )
     )

@@ -37,7 +37,7 @@ PEOPLE = ("victim", "records", "expiry", "timing", "flood", "busy")
 
 def _app(database_url: str, **login: Any) -> FastAPI:
     """The app as the other API tests make it, with these sign-in settings."""
-    offline = {"secret_key": SECRET, "coverage_seconds": 0.0, "map_tiles": "none"}
+    offline = {"secret_key": SECRET, "map_tiles": "none"}
     return create_app(Settings(database_url=database_url, **offline, **login))
 
 

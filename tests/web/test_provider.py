@@ -37,7 +37,6 @@ def app(app_database_url: str, evidence_dir: Path) -> FastAPI:
         Settings(
             database_url=app_database_url,
             secret_key=SECRET,
-            coverage_seconds=0.0,
             map_tiles="none",
             evidence_dir=evidence_dir,
             evidence_max_bytes=MAX_BYTES,

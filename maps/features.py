@@ -1,9 +1,10 @@
 """The public collections of features that standard GIS clients read (OGC API – Features
 items, Mapbox Vector Tiles, GeoPackage and GeoParquet downloads), and the SQL behind them.
 
-Six collections: the current territories, the need areas (their LSOA polygon where one is
-loaded, else their point), coverage hexagons (need areas gathered on H3 cells, from the
-national coverage report), activities (the trusted ones unless ``include_all``), supplier
+Seven collections: the current territories, the need areas (their LSOA polygon where one is
+loaded, else their point), coverage by need area (the same shapes with their need, reach and
+gap: the small-area choropleth), coverage hexagons (need areas gathered on H3 cells, from
+the national coverage report), activities (the trusted ones unless ``include_all``), supplier
 sites and the lines of awarded SPOs (supplier site → activity). Each is one SQL "source"
 (a ``SELECT`` of ``id``, ``geom`` in EPSG:4326 and property columns) that every output
 reads, so a list, a tile and a download can never disagree about what is public:
@@ -16,7 +17,8 @@ reads, so a list, a tile and a download can never disagree about what is public:
 Tiles are built by PostGIS (``ST_TileEnvelope``, ``ST_AsMVTGeom``, ``ST_AsMVT``) in the
 WebMercatorQuad tile matrix set; properties travel as ``jsonb``, which ``ST_AsMVT``
 expands into tile attributes. Coverage is computed in Python, so the hexagons reach the
-same SQL as arrays (H3 cells as hexadecimal strings, as GIS tools name them).
+same SQL as arrays (H3 cells as hexadecimal strings, as GIS tools name them; need-area
+codes joined to their shapes).
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ COLLECTIONS: dict[str, Collection] = {
             "elsewhere.",
             "Geometry",
             GEOGRAPHY,
+        ),
+        Collection(
+            "coverage_areas",
+            "Coverage by need area",
+            "Each need area with its coverage: need (0-1), reach (0-1), gap index (0 = fully "
+            "served, 1 = high need and nothing within reach) and people, from the trusted "
+            "activities unless include=all; LSOA polygons in England and Wales, points in "
+            "Scotland and Northern Ireland (no polygons in the open data).",
+            "Geometry",
+            f"{GEOGRAPHY} {ACTIVITIES}",
         ),
         Collection(
             "coverage_hexagons",
@@ -166,9 +178,20 @@ _HEXAGONS = """
                 CAST(:areas AS int[]))
          AS u(id, outline, population, need, reach, gap_index, need_areas)
 """
+_COVERAGE_AREAS = """
+    SELECT n.code AS id, n.code, n.name, n.territory_code, n.population,
+           u.need, u.reach, u.gap_index,
+           CASE WHEN s.geom IS NULL THEN 'point' ELSE 'polygon' END AS drawn_as,
+           coalesce(s.geom, n.geom) AS geom
+    FROM unnest(CAST(:code AS text[]), CAST(:need AS float8[]), CAST(:reach AS float8[]),
+                CAST(:gap AS float8[])) AS u(code, need, reach, gap_index)
+    JOIN current_need_area n ON n.code = u.code
+    LEFT JOIN need_area_shape s ON s.need_area_id = n.id
+"""
 _SOURCES = {
     "territories": _TERRITORIES,
     "need_areas": _NEED_AREAS,
+    "coverage_areas": _COVERAGE_AREAS,
     "coverage_hexagons": _HEXAGONS,
     "activities": _ACTIVITIES,
     "supplier_sites": _SUPPLIER_SITES,
@@ -266,6 +289,30 @@ def hexagon_arrays(report: CoverageReport, near: Bbox | None = None) -> dict[str
     return {name: [values[i] for i in keep] for name, values in built.columns.items()}
 
 
+# How far (degrees) a small area reaches beyond its representative point, with room to
+# spare (the largest rural LSOAs are some 20 km across).
+_AREA_REACH_DEG = 0.25
+
+
+def coverage_area_arrays(report: CoverageReport, near: Bbox | None = None) -> dict[str, list[Any]]:
+    """The arrays the coverage-by-area source unnests (code, need, reach, gap): every need
+    area, or only those whose point is within an area's reach of ``near`` (a box in
+    degrees; the SQL still tests each shape)."""
+    areas = report.areas
+    if near is not None:
+        west, south, east, north = near
+        areas = areas[
+            areas["lon"].between(west - _AREA_REACH_DEG, east + _AREA_REACH_DEG)
+            & areas["lat"].between(south - _AREA_REACH_DEG, north + _AREA_REACH_DEG)
+        ]
+    return {
+        "code": areas["code"].astype(str).tolist(),
+        "need": areas["need"].astype(float).tolist(),
+        "reach": areas["reach"].astype(float).tolist(),
+        "gap": areas["gap"].astype(float).tolist(),
+    }
+
+
 def source(
     collection_id: str,
     coverage: Callable[[], CoverageReport],
@@ -273,13 +320,16 @@ def source(
     include_all: bool = False,
     near: Bbox | None = None,
 ) -> Source:
-    """The source of a collection; ``coverage`` is called only for the hexagons (it may
-    take a second), ``include_all`` widens activities from the trusted ones to all,
-    ``near`` (a box in degrees) lets the hexagons leave out cells far from it."""
+    """The source of a collection; ``coverage`` is called only for the coverage
+    collections (it may take a second), ``include_all`` widens activities from the
+    trusted ones to all, ``near`` (a box in degrees) lets the coverage collections leave
+    out cells and areas far from it."""
     collection(collection_id)
     params: dict[str, Any] = {}
     if collection_id == "coverage_hexagons":
         params = hexagon_arrays(coverage(), near)
+    elif collection_id == "coverage_areas":
+        params = coverage_area_arrays(coverage(), near)
     elif collection_id == "activities":
         params = {"include_all": include_all}
     return Source(_SOURCES[collection_id], params)

@@ -48,6 +48,7 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 WEB_MERCATOR_QUAD = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MAX_LIMIT = 10_000
 DETAIL_ZOOM = 9  # the map page draws need areas and activities from this zoom
+AREA_ZOOM = 8  # and the small areas coloured by gap (LSOA polygons) from this one
 
 CollectionId = Annotated[
     str, Path(pattern=r"^[a-z_]{1,40}$", description=", ".join(features.COLLECTIONS))
@@ -365,6 +366,7 @@ def tile_map(request: Request, include: Include = "trusted") -> HTMLResponse:
         "tiles.html",
         include=include,
         detail_zoom=DETAIL_ZOOM,
+        area_zoom=AREA_ZOOM,
         ogc_url=f"{_base(request)}/",
         collections=list(features.COLLECTIONS.values()),
         leaflet_js=assets.served_url(assets.LEAFLET, "leaflet.js"),

@@ -1,6 +1,7 @@
-// The vector-tile map (/ogc/map): coverage hexagons coloured by gap index, territory
-// borders, and from a closer zoom the need areas (the most deprived outlined) and
-// activities, all drawn by Leaflet.VectorGrid from the OGC API's Mapbox Vector Tiles.
+// The vector-tile map (/ogc/map): coverage hexagons coloured by gap index nationally,
+// territory borders, and from a closer zoom the small areas themselves coloured by gap
+// (LSOA polygons in England and Wales; Scotland and Northern Ireland keep the hexagons),
+// the need areas (the most deprived outlined) and activities, all drawn by Leaflet.VectorGrid from the OGC API's Mapbox Vector Tiles.
 // Feature properties are only read as numbers for styling: no text from a tile reaches
 // the page. Open at a view with #zoom/lat/lon in the address.
 (function () {
@@ -9,6 +10,7 @@
   var collections = box.dataset.collections;
   var query = box.dataset.include === "all" ? "?include=all" : "";
   var detail = Number(box.dataset.detailZoom);
+  var areaZoom = Number(box.dataset.areaZoom);
   var GAP = [[0.8, "#67000d"], [0.6, "#cb181d"], [0.4, "#fb6a4a"], [0.2, "#fcbba1"], [0, "#fff5f0"]];
 
   function gapColour(value) {
@@ -41,6 +43,11 @@
   var hexagons = tiles("coverage_hexagons", function (p) {
     return { fill: true, fillColor: gapColour(p.gap_index), fillOpacity: 0.75, stroke: false };
   }).addTo(map);
+  var smallAreas = tiles("coverage_areas", function (p) {
+    return p.drawn_as === "polygon"
+      ? { fill: true, fillColor: gapColour(p.gap_index), fillOpacity: 1, stroke: false }
+      : { fill: false, stroke: false, radius: 0 };
+  }, { minZoom: areaZoom }).addTo(map);
   var needAreas = tiles("need_areas", function (p) {
     var deprived = Number(p.uk_imd_decile) <= 3;
     return { fill: false, stroke: true, color: deprived ? "#54278f" : "#9e9ac8", weight: deprived ? 1.5 : 0.5, radius: 2 };
@@ -53,6 +60,7 @@
   }).addTo(map);
   L.control.layers(null, {
     "Gap index (hexagons)": hexagons,
+    "Gap index (small areas)": smallAreas,
     "Need areas": needAreas,
     "Activities": activities,
     "Territory borders": borders

@@ -120,7 +120,9 @@ def expected_counts(engine: Engine) -> dict[str, int]:
                 "ON s.id = c.spo_id WHERE s.status IN ('awarded', 'delivering', 'completed')",
             }.items()
         }
-        count["coverage_hexagons"] = len(render.need_hexagons(report.build(conn).areas))
+        found = report.build(conn)
+        count["coverage_hexagons"] = len(render.need_hexagons(found.areas))
+        count["coverage_areas"] = len(found.areas)
     return count
 
 
@@ -315,3 +317,29 @@ def test_gdal_reads_the_geopackage_downloads(
     areas = client.get("/coverage/areas", params={"territory": TVP, "format": "gpkg"})
     (tmp_path / "areas.gpkg").write_bytes(areas.content)
     assert "Feature Count:" in _ogrinfo(str(tmp_path / "areas.gpkg"), f"coverage-{TVP}")
+
+
+def test_small_areas_carry_their_gap_as_polygons_in_tiles(
+    client: TestClient, engine: Engine
+) -> None:
+    """The small-area choropleth: an Oxford LSOA's tile feature is its polygon, with the
+    gap the coverage report computed for it; a Scottish area stays a point."""
+    with engine.connect() as conn:
+        areas = report.build(conn).areas.set_index("code")
+        (inside,) = conn.execute(
+            text(
+                "SELECT n.code FROM current_need_area n JOIN need_area_shape s"
+                " ON s.need_area_id = n.id"
+                " WHERE ST_Covers(s.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+            ),
+            {"lon": OXFORD[0], "lat": OXFORD[1]},
+        ).one()
+    by_code = {f["properties"]["code"]: f for f in _tile(client, "coverage_areas", zoom=12)}
+    feature = by_code[inside]
+    assert feature["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    assert feature["properties"]["drawn_as"] == "polygon"
+    assert feature["properties"]["gap_index"] == pytest.approx(areas.loc[inside, "gap"])
+    scottish = client.get(
+        "/ogc/collections/coverage_areas/items", params={"bbox": "-3.25,55.9,-3.15,55.97"}
+    ).json()["features"]
+    assert scottish and {f["geometry"]["type"] for f in scottish} == {"Point"}

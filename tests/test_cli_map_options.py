@@ -36,6 +36,6 @@ def test_map_takes_a_lower_case_territory_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postcodes: PostcodeLoadReport
 ) -> None:
     page = _map(monkeypatch, "none", tmp_path / "tvp.html", "--territory", "e23000029")
-    assert "Gap index (need areas on hexagons)" in page
+    assert "Gap index by need area (small areas)" in page
     assert "<title>Map: Thames Valley" in page
     assert OSM_TILES not in page

@@ -48,7 +48,7 @@ def test_map_writes_a_self_contained_page(tmp_path: Path, postcodes: PostcodeLoa
     page = out.read_text(encoding="utf-8")
     assert "Leaflet" in page and "cdn." not in page.split("<body>")[0]  # inlined libraries
     assert "Open Government Licence" in page
-    assert "Gap index (need areas on hexagons)" in page
+    assert "Gap index by need area (small areas)" in page
 
 
 def test_map_of_an_unknown_territory_says_so(tmp_path: Path) -> None:

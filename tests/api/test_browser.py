@@ -50,6 +50,7 @@ def test_home_shows_the_uk_map_and_the_territory_table(
     assert _layers(page) == [
         "Gap index by territory",
         "Most deprived within reach of a backed activity",
+        "Place names",
     ]
     assert page.locator("#territories tbody tr").count() == 45
     frame = page.frame_locator("iframe.map")
@@ -64,12 +65,13 @@ def test_territory_page_has_every_layer_and_the_register(
     page.goto(live_url + "/territory/E23000029", wait_until="load")
     assert _layers(page) == [
         "Territory boundary",
-        "Gap index (need areas on hexagons)",
+        "Gap index by need area (small areas)",
         "Activities (by theme)",
         "Safeguarded services (area only)",
         "Supplier sites",
         "Activity density (H3; fewer than 3 not shown)",
         "Awarded SPOs (site → activity)",
+        "Place names",
     ]
     frame = page.frame_locator("iframe.map")
     assert frame.locator(".marker-cluster, .leaflet-interactive").count() > 0
@@ -109,7 +111,7 @@ def test_the_community_page_lists_gaps_and_exports_them(
 ) -> None:
     page.goto(live_url + "/community", wait_until="load")
     page.select_option("select[name=territory]", "E23000029")
-    page.click("button[type=submit]")
+    page.click("button:text-is('Show')")
     page.wait_for_selector("#underserved tbody tr")
     assert page.locator("#underserved tbody tr").count() == 25
     with page.expect_download() as download:

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Frame,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 from sqlalchemy import Engine
 
 from accounts.users import create_organisation, create_user
@@ -159,3 +166,12 @@ def csrf_of(page: Page) -> str:
     """The CSRF token of the page's forms (for tests that forge or replay a request)."""
     token: str = page.locator("input[name=csrftoken]").first.get_attribute("value") or ""
     return token
+
+
+def map_frame(page: Page) -> Frame:
+    """The page's map document, once Leaflet has drawn it."""
+    handle = page.locator("iframe.map").element_handle(timeout=20_000)
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.wait_for_selector(".leaflet-control-layers", state="attached", timeout=30_000)
+    return frame

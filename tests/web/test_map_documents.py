@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Frame, Page, Response
+from playwright.sync_api import Page, Response
 
 from maps.render import money
 from tests.api.helpers import World
-from tests.web.conftest import check_page, shoot
+from tests.web.conftest import check_page, map_frame, shoot
 
 TVP = "E23000029"
 DOCUMENTS = {
@@ -26,15 +26,6 @@ DOCUMENTS = {
 # globals folium declares.
 FIND_MAP = "() => Object.values(window).find(v => v instanceof L.Map)"
 FIND_CLUSTER = "() => Object.values(window).find(v => v instanceof L.MarkerClusterGroup)"
-
-
-def _map_frame(page: Page) -> Frame:
-    """The page's map document, once Leaflet has drawn it."""
-    handle = page.locator("iframe.map").element_handle(timeout=20_000)
-    frame = handle.content_frame()
-    assert frame is not None
-    frame.wait_for_selector(".leaflet-control-layers", state="attached", timeout=30_000)
-    return frame
 
 
 def test_map_documents_are_named_and_in_english(page: Page, live_url: str, world: World) -> None:
@@ -58,7 +49,7 @@ def test_the_first_click_on_an_activity_opens_its_popup(
     page: Page, live_url: str, world: World, shots: Path
 ) -> None:
     page.goto(live_url + f"/territory/{TVP}", wait_until="load")
-    frame = _map_frame(page)
+    frame = map_frame(page)
     # Zoom to the first activity until it is drawn on its own, with the frame only partly
     # in view (the bottom of the map below the window), as when someone scrolls to it.
     frame.evaluate(
@@ -101,7 +92,7 @@ def test_the_layer_control_is_collapsed_on_a_phone(
 ) -> None:
     for path in ("/", f"/territory/{TVP}"):
         phone.goto(live_url + path, wait_until="load")
-        frame = _map_frame(phone)
+        frame = map_frame(phone)
         control = frame.locator(".leaflet-control-layers")
         assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")
         assert not frame.locator(".leaflet-control-layers-list").is_visible()
@@ -145,7 +136,7 @@ def test_the_maps_load_every_file_they_ask_for(page: Page, live_url: str, world:
     page.on("response", watch)
     for path in (f"/territory/{TVP}", "/finder?postcode=OX4+1AA"):
         page.goto(live_url + path, wait_until="load")
-        frame = _map_frame(page)
+        frame = map_frame(page)
         frame.wait_for_selector(".leaflet-marker-icon", state="attached")
         page.wait_for_load_state("networkidle")
     # The finder's site marker starts as Leaflet's default icon, which needs its images.
@@ -164,7 +155,7 @@ def test_a_territory_on_the_uk_map_leads_to_its_page(
     page: Page, live_url: str, world: World
 ) -> None:
     page.goto(live_url + "/", wait_until="load")
-    frame = _map_frame(page)
+    frame = map_frame(page)
     frame.evaluate(
         f"""() => {{
             const map = ({FIND_MAP})();

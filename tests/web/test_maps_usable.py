@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Page
 from sqlalchemy import Engine
 
 from maps import render, report
 from registry.records import register_activity
 from tests.api.helpers import World, set_eligible
-from tests.web.conftest import check_page, shoot
+from tests.web.conftest import check_page, map_frame, shoot
 
 TVP, SCOTLAND = "E23000029", "S23000009"
 HOSTILE = "</script><b>x</b>${alert(1)}"
@@ -37,15 +37,6 @@ TAB_STOPS = """() => Array.from(document.querySelectorAll(
         name: (el.getAttribute('aria-label') || el.title || el.alt
                || (el.closest('label') || el).textContent || '').trim(),
     }))"""
-
-
-def _map_frame(page: Page) -> Frame:
-    """The page's map document, once Leaflet has drawn it."""
-    handle = page.locator("iframe.map").element_handle(timeout=20_000)
-    frame = handle.content_frame()
-    assert frame is not None
-    frame.wait_for_selector(".leaflet-control-layers", state="attached", timeout=30_000)
-    return frame
 
 
 def _open_map(page: Page, url: str) -> None:
@@ -139,7 +130,7 @@ def test_finder_markers_are_numbered_as_the_list(
 ) -> None:
     for browser_page, size in ((page, "desktop"), (phone, "phone")):
         browser_page.goto(f"{live_url}/finder?postcode=OX4+1AA", wait_until="load")
-        frame = _map_frame(browser_page)
+        frame = map_frame(browser_page)
         frame.wait_for_selector(".di-num", state="attached")
         rows = browser_page.locator("#ranked tbody tr")
         listed = {
@@ -177,7 +168,7 @@ def test_the_legend_is_below_the_map_on_a_phone(
 ) -> None:
     for path in ("/", f"/territory/{TVP}", "/finder?postcode=OX4+1AA"):
         phone.goto(live_url + path, wait_until="load")
-        frame = _map_frame(phone)
+        frame = map_frame(phone)
         legend = frame.locator(".di-legend").bounding_box()
         map_box = frame.locator(".folium-map").bounding_box()
         assert legend is not None and map_box is not None
@@ -236,7 +227,7 @@ def test_the_community_page_maps_and_finds_places(
 ) -> None:
     page.goto(f"{live_url}/community?q=OX4+1AA", wait_until="load")
     assert "Thames Valley" in page.locator("h2").first.inner_text()
-    frame = _map_frame(page)
+    frame = map_frame(page)
     assert frame.locator(".di-legend").count() == 1
     first = page.locator("#underserved tbody tr").first.inner_text()
     assert re.search(r"\w+ \d{3}[A-Z]", first)  # the area's place name, "Oxford 008A"
@@ -251,7 +242,7 @@ def test_the_community_page_maps_and_finds_places(
     assert response is not None and response.status == 404
     assert "Nowhereshire" in page.locator(".error").inner_text()
     phone.goto(f"{live_url}/community?territory={TVP}", wait_until="load")
-    _map_frame(phone)
+    map_frame(phone)
     check_page(phone)
     shoot(phone, shots, "community-phone")
 
@@ -287,7 +278,7 @@ def test_a_hostile_name_shows_as_text_on_the_maps(page: Page, live_url: str, hos
     assert any(HOSTILE in name for name in names), names
     assert page.locator("b", has_text=re.compile(r"^x$")).count() == 0
     page.goto(f"{live_url}/community?territory={TVP}", wait_until="load")
-    _map_frame(page)
+    map_frame(page)
     assert dialogs == []
 
 
@@ -304,7 +295,7 @@ def test_a_framed_map_layer_control_is_a_button_or_a_list(
     """In a page's frame the layer control is its button (never an empty box); on a whole
     wide window, its open list."""
     page.goto(f"{live_url}/territory/{TVP}", wait_until="load")
-    frame = _map_frame(page)
+    frame = map_frame(page)
     assert frame.locator(".leaflet-control-layers-toggle").is_visible()
     _open_map(page, f"{live_url}/maps/territory/{TVP}.html")
     assert page.locator(".leaflet-control-layers-list").is_visible()

@@ -134,3 +134,21 @@ def close_bidding(where: Engine | Connection | TestClient, tender_id: int) -> No
     engine = where if isinstance(where, Engine) else cast(FastAPI, where.app).state.engine
     with engine.begin() as conn:
         conn.execute(change, {"id": tender_id})
+
+
+def scored_secret_bid(
+    client: TestClient,
+    engine: Engine,
+    lead: dict[str, str],
+    supplier: dict[str, str],
+    activity_id: int,
+) -> int:
+    """A new tender and a bid on it summarised "SECRET-BID" (£3,000 to ``activity_id``),
+    submitted, bidding closed and scored but not awarded: the SPO's id."""
+    tender = client.post("/tenders", json=tender_body(), headers=lead).json()["id"]
+    body = {"summary": "SECRET-BID", "commitments": [commitment(activity_id, 3_000)]}
+    spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
+    assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
+    close_bidding(engine, tender)
+    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
+    return int(spo)

@@ -26,10 +26,8 @@ from tests.api.helpers import (
     TVP,
     Accounts,
     World,
-    close_bidding,
-    commitment,
+    scored_secret_bid,
     set_eligible,
-    tender_body,
 )
 
 TERRITORY_PAGE = f"/territory/{TVP}"
@@ -137,12 +135,7 @@ def test_a_bid_never_shows_through_a_cached_page_and_its_award_shows_at_once(
     lead, supplier = accounts.headers("tvp_lead"), accounts.headers("supplier_a")
     for path in CACHED:
         client.get(path)  # every page cached before the bid
-    tender = client.post("/tenders", json=tender_body(), headers=lead).json()["id"]
-    body = {"summary": "SECRET-BID", "commitments": [commitment(world.youth_club, 3_000)]}
-    spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
-    assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
-    close_bidding(engine, tender)
-    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
+    spo = scored_secret_bid(client, engine, lead, supplier, world.youth_club)
     for path in CACHED:  # rebuilt after the bid (the version moved): still no bid
         text = client.get(path, headers=supplier).text
         assert "SECRET" not in text and "Acme Facilities" not in text, path

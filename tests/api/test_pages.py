@@ -12,10 +12,8 @@ from sqlalchemy import Engine, text
 from tests.api.helpers import (
     Accounts,
     World,
-    close_bidding,
-    commitment,
+    scored_secret_bid,
     set_ineligible,
-    tender_body,
 )
 
 PUBLIC_PAGES = [
@@ -56,12 +54,7 @@ def test_pages_never_show_a_bid_before_award_and_show_the_winner_after(
 ) -> None:
     _site(engine, accounts, (-1.2299, 51.7437))
     lead, supplier = accounts.headers("tvp_lead"), accounts.headers("supplier_a")
-    tender = client.post("/tenders", json=tender_body(), headers=lead).json()["id"]
-    body = {"summary": "SECRET-BID", "commitments": [commitment(world.youth_club, 3_000)]}
-    spo = client.post(f"/tenders/{tender}/spos", json=body, headers=supplier).json()["id"]
-    assert client.post(f"/spos/{spo}/submit", headers=supplier).status_code == 200
-    close_bidding(engine, tender)
-    assert client.post(f"/spos/{spo}/score", json={}, headers=lead).status_code == 200
+    spo = scored_secret_bid(client, engine, lead, supplier, world.youth_club)
     for path in PUBLIC_PAGES:
         response = client.get(path, headers=supplier)  # even the bidder's own session
         assert response.status_code == 200, (path, response.text[:300])

@@ -393,7 +393,7 @@ def page(board: BoardReport) -> ReportPage:
         css=Markup(css),  # the package's own file: no user text
         attribution=_attributions(),
     )
-    return ReportPage(html=html, styles=(render._hash_source(css),))
+    return ReportPage(html=html, styles=(render.csp_hash(css),))
 
 
 def _attributions() -> Sequence[str]:

@@ -974,7 +974,8 @@ class _InlineBlocks(HTMLParser):
             self._open = None
 
 
-def _hash_source(block: str) -> str:
+def csp_hash(block: str) -> str:
+    """The Content-Security-Policy source (``'sha256-…'``) that allows one inline block."""
     digest = hashlib.sha256(block.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
@@ -1018,8 +1019,8 @@ def page(fmap: folium.Map) -> MapPage:
             body=figure.html.render(),
             script=script,
         ),
-        scripts=tuple(dict.fromkeys(map(_hash_source, scripts))),
-        styles=tuple(dict.fromkeys(map(_hash_source, inline.blocks["style"]))),
+        scripts=tuple(dict.fromkeys(map(csp_hash, scripts))),
+        styles=tuple(dict.fromkeys(map(csp_hash, inline.blocks["style"]))),
     )
 
 
